@@ -1,0 +1,50 @@
+// MeterSlot: one strip's meter readings, written by the audio thread and read by the control side
+// without locks.
+//
+// A seqlock (the pattern of crill's seqlock_object): the writer bumps a sequence number to odd,
+// stores the fields, bumps it to even; a reader retries while the number is odd or changed under
+// it. Fields are relaxed atomics so the racing reads are well defined (and ThreadSanitizer-clean).
+// publish() is wait-free (audio thread); read() is lock-free (control side).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "rtmix/engine.hpp"
+
+namespace rtmix::engine {
+
+class MeterSlot {
+public:
+    static constexpr int fields = 7;
+
+    /// Audio thread, wait-free. Single writer.
+    void publish(const StripMeter& m) noexcept {
+        const std::uint32_t s = seq_.load(std::memory_order_relaxed);
+        seq_.store(s + 1, std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_release);
+        const float values[fields] = {m.peak_dbfs[0], m.peak_dbfs[1], m.rms_dbfs[0], m.rms_dbfs[1],
+                                      m.peak_hold_dbfs, m.gain_reduction_db, m.max_gain_reduction_db};
+        for (int i = 0; i < fields; ++i) values_[i].store(values[i], std::memory_order_relaxed);
+        seq_.store(s + 2, std::memory_order_release);
+    }
+
+    /// Control side, lock-free: retries only while a publish is under way.
+    StripMeter read() const noexcept {
+        float v[fields];
+        for (;;) {
+            const std::uint32_t before = seq_.load(std::memory_order_acquire);
+            if (before & 1u) continue;
+            for (int i = 0; i < fields; ++i) v[i] = values_[i].load(std::memory_order_relaxed);
+            std::atomic_thread_fence(std::memory_order_acquire);
+            if (seq_.load(std::memory_order_relaxed) == before) break;
+        }
+        return StripMeter{{v[0], v[1]}, {v[2], v[3]}, v[4], v[5], v[6]};
+    }
+
+private:
+    std::atomic<std::uint32_t> seq_{0};
+    std::atomic<float> values_[fields] = {-200.0f, -200.0f, -200.0f, -200.0f, -200.0f, 0.0f, 0.0f};
+};
+
+}  // namespace rtmix::engine

@@ -1,0 +1,184 @@
+#include "dsp/eq.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "dsp/db.hpp"
+
+namespace rtmix::dsp {
+
+namespace {
+
+// Settings move toward their target in steps of this many samples; coefficients are recomputed
+// at each step (tan and pow per band per step, only while gliding).
+constexpr std::uint32_t glide_step_frames = 16;
+
+// Q values of the two 2nd-order sections of a 4th-order Butterworth: 1 / (2 cos(pi/8)) and
+// 1 / (2 cos(3 pi/8)).
+constexpr float butterworth4_q1 = 0.54119610f;
+constexpr float butterworth4_q2 = 1.30656296f;
+
+SvfCoefficients make(float g, float k, float m0, float m1, float m2) noexcept {
+    SvfCoefficients c;
+    c.a1 = 1.0f / (1.0f + g * (g + k));
+    c.a2 = g * c.a1;
+    c.a3 = g * c.a2;
+    c.m0 = m0;
+    c.m1 = m1;
+    c.m2 = m2;
+    return c;
+}
+
+}  // namespace
+
+void design_band(const EqBandSettings& s, double sample_rate, SvfCoefficients& stage1,
+                 SvfCoefficients& stage2, bool& two_stages) noexcept {
+    const double nyquist_guard = 0.49 * sample_rate;
+    const double freq_hz = std::clamp(static_cast<double>(s.freq_hz), 1.0, nyquist_guard);
+    const float g = static_cast<float>(std::tan(3.14159265358979323846 * freq_hz / sample_rate));
+    const float q = std::max(s.q, 0.01f);
+    const float k = 1.0f / q;
+    const float a = std::pow(10.0f, s.gain_db / 40.0f);
+    two_stages = false;
+    stage2 = SvfCoefficients{};
+    switch (s.type) {
+        case EqType::off: stage1 = SvfCoefficients{}; break;
+        case EqType::highpass:
+        case EqType::lowpass: {
+            const bool hp = s.type == EqType::highpass;
+            auto pass = [&](float kk) {
+                return hp ? make(g, kk, 1.0f, -kk, -1.0f) : make(g, kk, 0.0f, 0.0f, 1.0f);
+            };
+            if (s.slope_db_oct >= 24) {
+                two_stages = true;
+                stage1 = pass(1.0f / butterworth4_q1);
+                stage2 = pass(1.0f / butterworth4_q2);
+            } else {
+                stage1 = pass(k);
+            }
+            break;
+        }
+        case EqType::lowshelf: {
+            const float ks = k;
+            stage1 = make(g / std::sqrt(a), ks, 1.0f, ks * (a - 1.0f), a * a - 1.0f);
+            break;
+        }
+        case EqType::highshelf: {
+            const float ks = k;
+            stage1 = make(g * std::sqrt(a), ks, a * a, ks * (1.0f - a) * a, 1.0f - a * a);
+            break;
+        }
+        case EqType::peak: {
+            const float kp = 1.0f / (q * a);
+            stage1 = make(g, kp, 1.0f, kp * (a * a - 1.0f), 0.0f);
+            break;
+        }
+        case EqType::notch: stage1 = make(g, k, 1.0f, -k, 0.0f); break;
+    }
+}
+
+void EqBand::prepare(double sample_rate, float smoothing_ms) noexcept {
+    sample_rate_ = sample_rate;
+    const double frames = std::max(1.0, smoothing_ms * 1e-3 * sample_rate);
+    glide_steps_ = static_cast<std::uint32_t>(std::max(1.0, std::ceil(frames / glide_step_frames)));
+    current_ = target_;
+    glide_steps_left_ = 0;
+    gliding_ = false;
+    update_coefficients();
+}
+
+void EqBand::set(const EqBandSettings& target) noexcept {
+    const bool was_active = current_.type != EqType::off;
+    const bool type_changed = target.type != current_.type || target.slope_db_oct != current_.slope_db_oct;
+    target_ = target;
+    if (type_changed) {
+        // A change of response type switches at once: glide only makes sense within one type.
+        current_.type = target.type;
+        current_.slope_db_oct = target.slope_db_oct;
+        if (!was_active) {
+            current_ = target;
+            reset();
+        }
+        // The second stage was idle for a 12 dB/oct band: start it from rest.
+        for (auto& ch : ic_[1]) ch[0] = ch[1] = 0.0f;
+    }
+    gliding_ = current_.freq_hz != target_.freq_hz || current_.gain_db != target_.gain_db ||
+               current_.q != target_.q;
+    glide_steps_left_ = gliding_ ? glide_steps_ : 0;
+    update_coefficients();
+}
+
+void EqBand::step_toward_target() noexcept {
+    // A straight line in log-frequency, dB and log-Q that ends exactly on the target.
+    const float n = static_cast<float>(glide_steps_left_);
+    const float lf = std::log(current_.freq_hz), tf = std::log(target_.freq_hz);
+    const float lq = std::log(current_.q), tq = std::log(target_.q);
+    current_.freq_hz = std::exp(lf + (tf - lf) / n);
+    current_.q = std::exp(lq + (tq - lq) / n);
+    current_.gain_db += (target_.gain_db - current_.gain_db) / n;
+    if (--glide_steps_left_ == 0) {
+        current_ = target_;
+        gliding_ = false;
+    }
+    update_coefficients();
+}
+
+void EqBand::update_coefficients() noexcept {
+    design_band(current_, sample_rate_, stage_[0], stage_[1], two_stages_);
+}
+
+namespace {
+
+// One SVF stage over a run of samples; `ic` holds the two integrator states.
+inline void run_stage(const SvfCoefficients& c, float* ic, float* x, std::uint32_t frames) noexcept {
+    float ic1 = ic[0], ic2 = ic[1];
+    for (std::uint32_t i = 0; i < frames; ++i) {
+        const float v0 = x[i];
+        const float v3 = v0 - ic2;
+        const float v1 = c.a1 * ic1 + c.a2 * v3;
+        const float v2 = ic2 + c.a2 * ic1 + c.a3 * v3;
+        ic1 = 2.0f * v1 - ic1;
+        ic2 = 2.0f * v2 - ic2;
+        x[i] = c.m0 * v0 + c.m1 * v1 + c.m2 * v2;
+    }
+    ic[0] = ic1;
+    ic[1] = ic2;
+}
+
+}  // namespace
+
+void EqBand::process(float* const* buffers, std::uint32_t channels, std::uint32_t frames) noexcept {
+    if (current_.type == EqType::off) return;
+    std::uint32_t done = 0;
+    while (done < frames) {
+        std::uint32_t run = frames - done;
+        if (gliding_) {
+            step_toward_target();
+            run = std::min(run, glide_step_frames);
+        }
+        for (std::uint32_t ch = 0; ch < channels; ++ch) {
+            run_stage(stage_[0], ic_[0][ch], buffers[ch] + done, run);
+            if (two_stages_) run_stage(stage_[1], ic_[1][ch], buffers[ch] + done, run);
+        }
+        done += run;
+    }
+}
+
+void EqBand::reset() noexcept {
+    for (auto& stage : ic_)
+        for (auto& ch : stage) ch[0] = ch[1] = 0.0f;
+}
+
+void Equalizer::prepare(double sample_rate, float smoothing_ms) noexcept {
+    for (auto& b : bands_) b.prepare(sample_rate, smoothing_ms);
+}
+
+void Equalizer::process(float* const* buffers, std::uint32_t channels, std::uint32_t frames) noexcept {
+    for (auto& b : bands_) b.process(buffers, channels, frames);
+}
+
+void Equalizer::reset() noexcept {
+    for (auto& b : bands_) b.reset();
+}
+
+}  // namespace rtmix::dsp

@@ -1,0 +1,127 @@
+#include "graph/compile.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <unordered_map>
+
+namespace rtmix::engine {
+
+namespace {
+
+PlanNode::Kind node_kind(StripKind k) {
+    switch (k) {
+        case StripKind::track: return PlanNode::Kind::track;
+        case StripKind::bus: return PlanNode::Kind::bus;
+        case StripKind::master: return PlanNode::Kind::master;
+    }
+    return PlanNode::Kind::track;
+}
+
+}  // namespace
+
+std::unique_ptr<RenderPlan> compile_plan(const Model& model, std::uint32_t max_block_frames) {
+    const std::size_t n = model.strips.size();
+    std::unordered_map<std::uint32_t, std::size_t> index_of;
+    index_of.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) index_of.emplace(model.strips[i].id, i);
+
+    // Who feeds whom; a destination that does not exist (cannot happen in a consistent model)
+    // is ignored.
+    std::vector<std::vector<std::size_t>> consumers(n);
+    std::vector<std::uint32_t> waiting(n, 0);
+    for (std::size_t i = 0; i < n; ++i) {
+        std::vector<std::uint32_t> dests = model.destinations(model.strips[i]);
+        if (model.strips[i].kind != StripKind::master &&
+            model.strips[i].output == StripModel::Output::master)
+            dests.push_back(model.strips.front().id);
+        std::sort(dests.begin(), dests.end());
+        dests.erase(std::unique(dests.begin(), dests.end()), dests.end());
+        for (std::uint32_t d : dests) {
+            auto it = index_of.find(d);
+            if (it == index_of.end()) continue;
+            consumers[i].push_back(it->second);
+            ++waiting[it->second];
+        }
+    }
+    const std::vector<std::uint32_t> dependency_count = waiting;
+
+    // Kahn's algorithm, seeded in model order so the schedule is the same every time.
+    std::vector<std::size_t> order;
+    order.reserve(n);
+    std::deque<std::size_t> ready;
+    for (std::size_t i = 0; i < n; ++i)
+        if (waiting[i] == 0) ready.push_back(i);
+    while (!ready.empty()) {
+        const std::size_t i = ready.front();
+        ready.pop_front();
+        order.push_back(i);
+        for (std::size_t j : consumers[i])
+            if (--waiting[j] == 0) ready.push_back(j);
+    }
+
+    auto plan = std::make_unique<RenderPlan>();
+    plan->max_block_frames = max_block_frames;
+    std::vector<std::uint32_t> position(n, 0);  // model index -> plan node index
+    for (std::size_t k = 0; k < order.size(); ++k) position[order[k]] = static_cast<std::uint32_t>(k);
+
+    std::uint32_t buffers = 0;
+    plan->nodes.resize(order.size());
+    // Output buffers first (buffer id = node index), then one per send.
+    for (std::size_t k = 0; k < order.size(); ++k) plan->nodes[k].out_buffer = buffers++;
+
+    // Send buffers, keyed by (source model index, send index).
+    std::vector<std::vector<std::uint32_t>> send_buffer(n);
+    for (std::size_t k = 0; k < order.size(); ++k) {
+        const StripModel& s = model.strips[order[k]];
+        PlanNode& node = plan->nodes[k];
+        node.kind = node_kind(s.kind);
+        node.strip = s.strip.get();
+        plan->keep_alive.push_back(s.strip);
+        if (s.kind == StripKind::track) {
+            node.input_channel = s.input_channel;
+            node.input_channels = s.channels;
+        }
+        node.first_send = static_cast<std::uint32_t>(plan->send_taps.size());
+        for (const SendModel& send : s.sends) {
+            const std::uint32_t b = buffers++;
+            send_buffer[order[k]].push_back(b);
+            plan->send_taps.push_back({send.slot, b});
+        }
+        node.send_count = static_cast<std::uint32_t>(s.sends.size());
+        node.first_effect = static_cast<std::uint32_t>(plan->effects.size());
+        for (const EffectModel& e : s.effects) {
+            plan->effects.push_back(e.unit.get());
+            plan->keep_alive.push_back(e.unit);
+        }
+        node.effect_count = static_cast<std::uint32_t>(s.effects.size());
+        node.dependencies = dependency_count[order[k]];
+        node.first_dependant = static_cast<std::uint32_t>(plan->dependants.size());
+        for (std::size_t j : consumers[order[k]]) plan->dependants.push_back(position[j]);
+        node.dependant_count = static_cast<std::uint32_t>(consumers[order[k]].size());
+    }
+
+    // The inputs of every bus, in model order of their sources: outputs before sends.
+    for (std::size_t k = 0; k < order.size(); ++k) {
+        const StripModel& dest = model.strips[order[k]];
+        if (dest.kind == StripKind::track) continue;
+        PlanNode& node = plan->nodes[k];
+        node.first_input = static_cast<std::uint32_t>(plan->bus_inputs.size());
+        for (std::size_t i = 0; i < n; ++i) {
+            const StripModel& src = model.strips[i];
+            if (src.kind == StripKind::master) continue;
+            const bool to_master = dest.kind == StripKind::master && src.output == StripModel::Output::master;
+            const bool to_bus = src.output == StripModel::Output::bus && src.output_bus == dest.id;
+            if (to_master || to_bus) plan->bus_inputs.push_back(plan->nodes[position[i]].out_buffer);
+            for (std::size_t si = 0; si < src.sends.size(); ++si)
+                if (src.sends[si].bus_id == dest.id) plan->bus_inputs.push_back(send_buffer[i][si]);
+        }
+        node.input_count = static_cast<std::uint32_t>(plan->bus_inputs.size()) - node.first_input;
+    }
+
+    plan->buffer_count = buffers;
+    plan->buffer_storage.assign(static_cast<std::size_t>(buffers) * 2 * max_block_frames, 0.0f);
+    plan->latency_frames = 0;  // no node adds latency yet; see docs/architecture.md
+    return plan;
+}
+
+}  // namespace rtmix::engine

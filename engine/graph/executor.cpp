@@ -1,0 +1,148 @@
+#include "graph/executor.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "graph/denormals.hpp"
+
+namespace rtmix::engine {
+
+Executor::Executor(std::uint32_t max_block_frames, std::uint32_t pending_capacity, ParamQueue& params,
+                   PlanMailbox& mailbox, EventQueue& events)
+    : max_block_frames_(max_block_frames),
+      params_(params),
+      mailbox_(mailbox),
+      events_(events),
+      waiting_(std::max<std::uint32_t>(pending_capacity, 1)),
+      taps_(max_sends) {}
+
+Executor::~Executor() { delete plan_; }
+
+void Executor::process(const float* const* inputs, std::uint32_t input_channels, float* const* outputs,
+                       std::uint32_t frames) noexcept {
+    const DenormalsOff guard;
+    std::uint32_t done = 0;
+    while (done < frames) {
+        const std::uint32_t n = std::min(frames - done, max_block_frames_);
+        run_chunk(inputs, input_channels, outputs, done, n);
+        done += n;
+    }
+}
+
+void Executor::run_chunk(const float* const* inputs, std::uint32_t input_channels, float* const* outputs,
+                         std::uint32_t offset, std::uint32_t frames) noexcept {
+    plan_ = mailbox_.take(plan_);
+    apply_due(0);  // changes that waited for this frame came before anything in the queue now
+    drain_queue();
+
+    std::uint32_t pos = 0;
+    while (pos < frames) {
+        apply_due(pos);
+        std::uint32_t next = frames;
+        if (waiting_count_ > 0) next = std::min(next, waiting_[0].sample_offset);
+        if (plan_ != nullptr)
+            run_nodes(inputs, input_channels, outputs, offset, pos, next - pos);
+        else if (outputs != nullptr)
+            for (int c = 0; c < 2; ++c)
+                if (outputs[c] != nullptr) std::memset(outputs[c] + offset + pos, 0, (next - pos) * sizeof(float));
+        pos = next;
+    }
+    for (std::uint32_t i = 0; i < waiting_count_; ++i) waiting_[i].sample_offset -= frames;
+
+    if (plan_ != nullptr)
+        for (const PlanNode& node : plan_->nodes) node.strip->publish_meter(frames);
+    publish_progress();
+}
+
+void Executor::drain_queue() noexcept {
+    ParamChange change;
+    while (waiting_count_ < waiting_.size() && params_.pop(change)) {
+        last_popped_ = change.sequence;
+        if (change.sample_offset == 0) {
+            apply(change);
+            continue;
+        }
+        // Insert after every change due at the same frame or earlier.
+        std::uint32_t at = waiting_count_;
+        while (at > 0 && waiting_[at - 1].sample_offset > change.sample_offset) {
+            waiting_[at] = waiting_[at - 1];
+            --at;
+        }
+        waiting_[at] = change;
+        ++waiting_count_;
+    }
+}
+
+void Executor::apply_due(std::uint32_t pos) noexcept {
+    std::uint32_t due = 0;
+    while (due < waiting_count_ && waiting_[due].sample_offset <= pos) apply(waiting_[due++]);
+    if (due == 0) return;
+    std::copy(waiting_.begin() + due, waiting_.begin() + waiting_count_, waiting_.begin());
+    waiting_count_ -= due;
+}
+
+void Executor::apply(const ParamChange& change) noexcept {
+    if (change.target != nullptr)
+        change.target->apply(change.id, change.index, change.value);
+    else if (change.id == ParamId::reset_meters && plan_ != nullptr)
+        for (const PlanNode& node : plan_->nodes) node.strip->reset_meter_holds();
+    applied_.store(applied_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void Executor::publish_progress() noexcept {
+    std::uint64_t through = last_popped_;
+    for (std::uint32_t i = 0; i < waiting_count_; ++i) through = std::min(through, waiting_[i].sequence - 1);
+    applied_through_.store(through, std::memory_order_release);
+    blocks_.store(blocks_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void Executor::run_nodes(const float* const* inputs, std::uint32_t input_channels, float* const* outputs,
+                         std::uint32_t call_offset, std::uint32_t pos, std::uint32_t frames) noexcept {
+    RenderPlan& plan = *plan_;
+    const std::size_t bytes = frames * sizeof(float);
+    for (const PlanNode& node : plan.nodes) {
+        StripIo io;
+        float* out[2] = {plan.channel(node.out_buffer, 0) + pos, plan.channel(node.out_buffer, 1) + pos};
+        io.output[0] = out[0];
+        io.output[1] = out[1];
+        if (node.kind == PlanNode::Kind::track) {
+            for (std::uint32_t c = 0; c < node.input_channels && c < 2; ++c) {
+                const std::uint32_t ch = node.input_channel + c;
+                const bool present = inputs != nullptr && ch < input_channels && inputs[ch] != nullptr;
+                io.input[c] = present ? inputs[ch] + call_offset + pos : nullptr;
+            }
+        } else {
+            // The bus sum, in the plan's fixed order: bit-identical under any schedule.
+            std::memset(out[0], 0, bytes);
+            std::memset(out[1], 0, bytes);
+            for (std::uint32_t k = 0; k < node.input_count; ++k) {
+                const std::uint32_t b = plan.bus_inputs[node.first_input + k];
+                for (std::uint32_t c = 0; c < 2; ++c) {
+                    const float* src = plan.channel(b, c) + pos;
+                    float* dst = out[c];
+                    for (std::uint32_t i = 0; i < frames; ++i) dst[i] += src[i];
+                }
+            }
+            io.input[0] = out[0];
+            io.input[1] = out[1];
+        }
+        for (std::uint32_t s = 0; s < node.send_count; ++s) {
+            const SendTapPlan& t = plan.send_taps[node.first_send + s];
+            taps_[s] = {t.slot, {plan.channel(t.buffer, 0) + pos, plan.channel(t.buffer, 1) + pos}};
+        }
+        io.sends = taps_.data();
+        io.send_count = node.send_count;
+        io.effects = plan.effects.data() + node.first_effect;
+        io.effect_count = node.effect_count;
+
+        if (node.strip->process(io, frames)) {
+            if (!events_.push(AudioEvent{AudioEvent::Code::non_finite_signal, node.strip->id()}))
+                events_lost_.store(events_lost_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        }
+        if (node.kind == PlanNode::Kind::master && outputs != nullptr)
+            for (int c = 0; c < 2; ++c)
+                if (outputs[c] != nullptr) std::memcpy(outputs[c] + call_offset + pos, out[c], bytes);
+    }
+}
+
+}  // namespace rtmix::engine

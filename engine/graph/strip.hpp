@@ -1,0 +1,127 @@
+// Strip: the DSP state and processing of one channel strip (a track, a bus or the master).
+//
+// Order of processing: input trim and polarity -> alignment delay -> bus inserts (reverb, delay)
+// -> EQ -> compressor -> [pre-fader send taps] -> fader -> pan/balance -> mute -> [post-fader send
+// taps] -> output, then meters. A mono track is mono up to the pan, stereo after it.
+//
+// A Strip belongs to a stable node id, not to a render plan: plans come and go as the routing
+// changes, the Strip (filter memories, compressor envelope, delay line) carries on, so a reroute
+// does not click.
+//
+// Threads: the constructor allocates (control thread). apply(), process(), publish_meter() and
+// reset_meter_holds() run on the audio thread and are wait-free.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "control/meter_slot.hpp"
+#include "control/param_change.hpp"
+#include "dsp/compressor.hpp"
+#include "dsp/eq.hpp"
+#include "dsp/smoother.hpp"
+#include "graph/effect_unit.hpp"
+
+namespace rtmix::engine {
+
+constexpr std::uint32_t max_sends = 16;
+/// Longest alignment delay, in milliseconds.
+constexpr double max_alignment_delay_ms = 100.0;
+
+/// What one strip reads and writes for one run of frames (all pointers already offset).
+struct StripIo {
+    const float* input[2] = {nullptr, nullptr};  // nullptr: silence
+    float* output[2] = {nullptr, nullptr};       // stereo; may alias input
+    EffectUnit* const* effects = nullptr;
+    std::uint32_t effect_count = 0;
+    struct SendTap {
+        std::uint32_t slot;
+        float* out[2];
+    };
+    const SendTap* sends = nullptr;
+    std::uint32_t send_count = 0;
+};
+
+class Strip final : public RtObject {
+public:
+    /// `channels`: 1 or 2, the width from the input to the pan (buses and master: 2).
+    Strip(std::uint32_t id, std::uint32_t channels, double sample_rate, float smoothing_ms,
+          std::uint32_t max_block_frames);
+
+    std::uint32_t id() const noexcept { return id_; }
+    std::uint32_t channels() const noexcept { return channels_; }
+    MeterSlot& meter() noexcept { return meter_; }
+    const MeterSlot& meter() const noexcept { return meter_; }
+
+    void apply(ParamId id, std::uint8_t index, float value) noexcept override;
+
+    /// Processes `frames` frames. Returns false if the signal went non-finite (it was zeroed and
+    /// the DSP state cleared) and this is the first block of such an episode. Audio thread.
+    bool process(const StripIo& io, std::uint32_t frames) noexcept;
+
+    /// Publishes the meters accumulated since the last call; `frames` is how much audio that was.
+    void publish_meter(std::uint32_t frames) noexcept;
+    void reset_meter_holds() noexcept;
+
+private:
+    void update_output_gains() noexcept;
+    void run_alignment_delay(float* const* work, std::uint32_t frames) noexcept;
+    void clear_dsp_state(const StripIo& io) noexcept;
+
+    // Per-sample gain ramps of one run: pre[2], post[2], send level.
+    std::vector<float> ramps_;
+    std::uint32_t max_block_frames_;
+
+    std::uint32_t id_;
+    std::uint32_t channels_;
+    double sample_rate_;
+    std::uint32_t ramp_frames_;
+
+    // Input stage.
+    float trim_db_ = 0.0f;
+    bool invert_ = false;
+    dsp::LinearSmoother input_gain_;
+
+    // Alignment delay: a power-of-two ring per channel, crossfaded between taps on a change.
+    std::vector<float> ring_[2];
+    std::uint32_t ring_mask_ = 0;
+    std::uint32_t write_pos_ = 0;
+    std::uint32_t delay_frames_ = 0;
+    std::uint32_t old_delay_frames_ = 0;
+    std::uint32_t xfade_done_ = 0;  // frames of the crossfade already run; == ramp when idle
+    std::uint32_t max_delay_frames_ = 0;
+
+    dsp::Equalizer eq_;
+    std::array<dsp::EqBandSettings, dsp::max_eq_bands> eq_settings_{};
+    dsp::Compressor comp_;
+    dsp::CompressorSettings comp_settings_{};
+
+    // Output stage: post[c] = fader * pan[c] * mute, pre[c] = pan[c] * mute.
+    float gain_db_ = 0.0f;
+    float pan_ = 0.0f;
+    bool mute_ = false;
+    dsp::LinearSmoother post_gain_[2];
+    dsp::LinearSmoother pre_gain_[2];
+
+    struct Send {
+        float level_db = 0.0f;
+        bool pre_fader = false;
+        dsp::LinearSmoother level;
+    };
+    std::array<Send, max_sends> sends_{};
+
+    // Meter accumulators (audio thread only).
+    float peak_env_[2] = {0.0f, 0.0f};
+    float mean_square_[2] = {0.0f, 0.0f};
+    float rms_coef_ = 0.0f;
+    float peak_hold_ = 0.0f;
+    float max_reduction_db_ = 0.0f;
+    std::uint32_t meter_frames_ = 0;
+    float block_peak_[2] = {0.0f, 0.0f};
+    bool non_finite_ = false;
+
+    MeterSlot meter_;
+};
+
+}  // namespace rtmix::engine

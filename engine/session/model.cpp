@@ -1,0 +1,137 @@
+#include "session/model.hpp"
+
+#include <algorithm>
+#include <functional>
+
+namespace rtmix::engine {
+
+std::string StripModel::path() const {
+    switch (kind) {
+        case StripKind::track: return "track." + name;
+        case StripKind::bus: return "bus." + name;
+        case StripKind::master: return "master";
+    }
+    return {};
+}
+
+StripModel* Model::find(std::uint32_t id) {
+    for (auto& s : strips)
+        if (s.id == id) return &s;
+    return nullptr;
+}
+
+const StripModel* Model::find(std::uint32_t id) const { return const_cast<Model*>(this)->find(id); }
+
+StripModel* Model::find(StripKind kind, std::string_view name) {
+    for (auto& s : strips)
+        if (s.kind == kind && s.name == name) return &s;
+    return nullptr;
+}
+
+StripModel* Model::find_path(std::string_view path) {
+    if (path == "master") return &strips.front();
+    if (path.starts_with("track.")) return find(StripKind::track, path.substr(6));
+    if (path.starts_with("bus.")) return find(StripKind::bus, path.substr(4));
+    return nullptr;
+}
+
+const StripModel* Model::find_path(std::string_view path) const {
+    return const_cast<Model*>(this)->find_path(path);
+}
+
+std::vector<std::uint32_t> Model::destinations(const StripModel& s) const {
+    std::vector<std::uint32_t> out;
+    if (s.output == StripModel::Output::bus) out.push_back(s.output_bus);
+    for (const auto& send : s.sends) out.push_back(send.bus_id);
+    return out;
+}
+
+std::vector<bool> Model::effective_mutes() const {
+    const std::size_t n = strips.size();
+    std::vector<bool> muted(n, false);
+    bool any_solo = false;
+    for (const auto& s : strips) any_solo = any_solo || s.solo;
+    if (!any_solo) {
+        for (std::size_t i = 0; i < n; ++i) muted[i] = strips[i].mute;
+        return muted;
+    }
+    // Edges by index: feeds[i] lists the strips i feeds (output and sends).
+    std::vector<std::vector<std::size_t>> feeds(n), fed_by(n);
+    auto index_of = [&](std::uint32_t id) {
+        for (std::size_t i = 0; i < n; ++i)
+            if (strips[i].id == id) return i;
+        return n;
+    };
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::uint32_t d : destinations(strips[i])) {
+            const std::size_t j = index_of(d);
+            if (j == n) continue;
+            feeds[i].push_back(j);
+            fed_by[j].push_back(i);
+        }
+    // Audible: soloed strips, everything downstream of them (the buses they feed, the returns
+    // they send to) and upstream of them (the sources of a soloed bus), solo-safe buses and the
+    // master.
+    std::vector<bool> audible(n, false);
+    std::function<void(std::size_t, const std::vector<std::vector<std::size_t>>&)> mark =
+        [&](std::size_t i, const std::vector<std::vector<std::size_t>>& edges) {
+            for (std::size_t j : edges[i])
+                if (!audible[j]) {
+                    audible[j] = true;
+                    mark(j, edges);
+                }
+        };
+    for (std::size_t i = 0; i < n; ++i)
+        if (strips[i].solo) {
+            audible[i] = true;
+            mark(i, feeds);
+            mark(i, fed_by);
+        }
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto& s = strips[i];
+        const bool keep = audible[i] || s.kind == StripKind::master || (s.kind == StripKind::bus && s.solo_safe);
+        muted[i] = s.mute || !keep;
+    }
+    return muted;
+}
+
+std::optional<std::string> Model::find_cycle() const {
+    // Depth-first search over the bus graph; a grey node reached again closes a cycle.
+    enum class Mark : std::uint8_t { white, grey, black };
+    std::vector<Mark> mark(strips.size(), Mark::white);
+    std::vector<std::size_t> stack;
+    auto index_of = [&](std::uint32_t id) {
+        for (std::size_t i = 0; i < strips.size(); ++i)
+            if (strips[i].id == id) return i;
+        return strips.size();
+    };
+    std::optional<std::string> found;
+    std::function<bool(std::size_t)> visit = [&](std::size_t i) {
+        mark[i] = Mark::grey;
+        stack.push_back(i);
+        for (std::uint32_t d : destinations(strips[i])) {
+            const std::size_t j = index_of(d);
+            if (j == strips.size()) continue;
+            if (mark[j] == Mark::grey) {
+                std::string text;
+                auto from = std::find(stack.begin(), stack.end(), j);
+                for (auto it = from; it != stack.end(); ++it) {
+                    const auto& s = strips[*it];
+                    text += (s.kind == StripKind::track ? "track '" : "bus '") + s.name + "' -> ";
+                }
+                text += "bus '" + strips[j].name + "'";
+                found = text;
+                return true;
+            }
+            if (mark[j] == Mark::white && visit(j)) return true;
+        }
+        stack.pop_back();
+        mark[i] = Mark::black;
+        return false;
+    };
+    for (std::size_t i = 0; i < strips.size(); ++i)
+        if (mark[i] == Mark::white && visit(i)) return found;
+    return std::nullopt;
+}
+
+}  // namespace rtmix::engine

@@ -1,0 +1,141 @@
+// rtmix::Engine: the mixing engine a host application links.
+//
+// Life cycle: construct with the sample rate and the largest block the host will pass; build the
+// mix (tracks, buses, routing, sends, effects) and set parameters from a control thread; call
+// process() from the audio thread for every block. The mix can change while audio runs.
+//
+// Threads:
+// - Control calls (everything but process()) may come from any non-audio thread; they serialize
+//   on an internal control-side mutex. They may allocate and take locks.
+// - process() is the audio thread's only entry point. It is wait-free: it never allocates, locks,
+//   waits, does I/O, logs or throws. Parameter changes reach it through a lock-free queue; a new
+//   routing reaches it as an immutable render plan swapped in at the top of a block.
+//
+// Names: strips are addressed as "track.NAME", "bus.NAME" and "master"; parameters as paths below
+// them ("track.vox.gain_db", "bus.verb.reverb.decay_s"); docs/parameters.md lists every path.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rtmix/status.hpp"
+
+namespace rtmix {
+
+struct EngineOptions {
+    double sample_rate = 48000.0;
+    /// Largest number of frames one internal pass handles; process() splits longer calls.
+    std::uint32_t max_block_frames = 1024;
+    /// Room for parameter changes in flight between the control and the audio thread.
+    std::uint32_t param_queue_capacity = 8192;
+    /// Duration of the ramp that smooths every continuous parameter, in milliseconds.
+    float smoothing_ms = 20.0f;
+};
+
+enum class Effect { reverb, delay };
+
+/// Meter readings of one strip, measured on its output (after fader, pan and mute).
+struct StripMeter {
+    float peak_dbfs[2];       ///< sample peak with a 20 dB/s fall-back, per channel
+    float rms_dbfs[2];        ///< RMS integrated over 300 ms, per channel
+    float peak_hold_dbfs;     ///< highest sample peak since the last reset_meters()
+    float gain_reduction_db;  ///< compressor gain reduction now (<= 0)
+    float max_gain_reduction_db;  ///< most gain reduction since the last reset_meters() (<= 0)
+};
+
+/// Something the audio thread reported, formatted on the control side.
+struct Event {
+    enum class Code { non_finite_signal, events_lost };
+    Code code;
+    std::string strip;    ///< "track.NAME", "bus.NAME", "master", or empty
+    std::string message;  ///< for a person
+};
+
+/// Counters for hosts and tests; read on the control side.
+struct EngineStats {
+    std::uint64_t params_sent = 0;     ///< parameter changes accepted by set() and routing calls
+    std::uint64_t params_applied = 0;  ///< of those, applied by the audio thread so far
+    std::uint64_t plans_published = 0;
+    std::uint64_t blocks_processed = 0;
+};
+
+class Engine {
+public:
+    explicit Engine(const EngineOptions& options = {});
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    // --- Mix topology (control thread) -------------------------------------------------------
+
+    /// Adds a track with 1 (mono) or 2 (stereo) input channels. Its input is read from
+    /// process()'s `inputs[first_input_channel ...]`; by default the next free channels.
+    Status add_track(std::string_view name, std::uint32_t channels = 1,
+                     std::int32_t first_input_channel = -1);
+    /// Adds a stereo bus; like a track it feeds the master until routed elsewhere.
+    Status add_bus(std::string_view name);
+    /// Removes "track.NAME" or "bus.NAME" with its sends; strips that fed a removed bus fall
+    /// back to the master, sends to it disappear.
+    Status remove(std::string_view strip);
+    /// Routes a strip's output to "master", "bus.NAME", or "" (not connected: silent).
+    Status set_output(std::string_view strip, std::string_view destination);
+    /// Adds a send from a strip to "bus.NAME", post-fader unless `pre_fader`.
+    Status add_send(std::string_view strip, std::string_view bus, double level_db = 0.0,
+                    bool pre_fader = false);
+    Status remove_send(std::string_view strip, std::string_view bus);
+    /// Inserts a reverb or delay on a bus or the master (after the input stage, before the EQ).
+    Status add_effect(std::string_view bus, Effect effect);
+    Status remove_effect(std::string_view bus, Effect effect);
+    /// Runs `edits` and publishes one render plan at the end instead of one per change; the
+    /// return value is the first failure, if any (later edits still run).
+    Status batch(const std::function<Status()>& edits);
+
+    // --- Parameters (control thread) ---------------------------------------------------------
+
+    /// Sets a numeric parameter; the change lands `sample_offset` frames into the next block
+    /// the audio thread processes (later blocks if it is larger) and is smoothed from there.
+    Status set(std::string_view path, double value, std::uint32_t sample_offset = 0);
+    /// Sets a parameter that takes a word ("peak", "highpass", ...).
+    Status set(std::string_view path, std::string_view value, std::uint32_t sample_offset = 0);
+    Status set(std::string_view path, const char* value, std::uint32_t sample_offset = 0) {
+        return set(path, std::string_view(value), sample_offset);
+    }
+    /// The value last set (or the default) of a numeric parameter.
+    Status get(std::string_view path, double& value) const;
+    /// Every valid parameter path of the current mix, sorted.
+    std::vector<std::string> parameter_paths() const;
+
+    // --- Audio (audio thread) ----------------------------------------------------------------
+
+    /// Renders `frames` frames. `inputs[c]` is input channel c (nullptr: silence); channels past
+    /// `input_channels` read silence. `outputs[0]`, `outputs[1]` receive the master, left and
+    /// right. Wait-free: no allocation, lock, I/O or exception.
+    void process(const float* const* inputs, std::uint32_t input_channels,
+                 float* const* outputs, std::uint32_t frames) noexcept;
+
+    // --- Meters, events, facts (control thread) ----------------------------------------------
+
+    /// Latest meters of "track.NAME", "bus.NAME" or "master"; false if there is no such strip.
+    bool meter(std::string_view strip, StripMeter& out) const;
+    /// Clears the peak holds and maximum gain reductions (in order with parameter changes).
+    Status reset_meters();
+    /// Events the audio thread reported since the last call.
+    std::vector<Event> poll_events();
+    /// Number of input channels the current tracks read (the `inputs` process() looks at).
+    std::uint32_t input_channels() const;
+    /// Total latency of the mix from track input to master output, in frames.
+    std::uint32_t latency_frames() const;
+    double sample_rate() const noexcept;
+    std::uint32_t max_block_frames() const noexcept;
+    EngineStats stats() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rtmix
