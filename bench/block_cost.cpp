@@ -30,11 +30,11 @@ void check(const rtmix::Status& s) {
 
 void build_mix(rtmix::Engine& e, int tracks) {
     check(e.batch([&] {
-        for (int g = 0; g < 4; ++g) check(e.add_bus("group" + std::to_string(g)));
+        for (int g = 0; g < 4; ++g) check(e.add_bus(std::string("group").append(std::to_string(g))));
         check(e.add_bus("verb"));
         check(e.add_effect("bus.verb", rtmix::Effect::reverb));
         for (int t = 0; t < tracks; ++t) {
-            const std::string name = "t" + std::to_string(t), path = "track." + name;
+            const std::string name = std::string("t").append(std::to_string(t)), path = "track." + name;
             check(e.add_track(name, 2));
             check(e.set_output(path, "bus.group" + std::to_string(t % 4)));
             check(e.add_send(path, "bus.verb", -18.0));

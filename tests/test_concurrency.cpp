@@ -42,7 +42,7 @@ TEST_CASE("control floods while the audio thread runs: no race, every accepted c
         (s.ok() ? accepted : refused_full) += 1;
         if (round % 50 == 0) {
             // Topology: a track appears with a send and goes again; the group is rerouted.
-            const std::string name = "t" + std::to_string(round);
+            const std::string name = std::string("t").append(std::to_string(round));
             if (e.add_track(name, 1).ok()) {
                 (void)e.add_send("track." + name, "bus.verb", -6.0);
                 (void)e.set("track." + name + ".pan", 0.5);

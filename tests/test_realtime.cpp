@@ -76,7 +76,7 @@ TEST_CASE("process() neither allocates nor locks under parameter floods and topo
         (void)e.set("bus.verb.reverb.size", (round % 10) / 10.0);
         (void)e.set("track.kick.solo", round % 3 == 0 ? 1.0 : 0.0);
         if (round % 20 == 0) {
-            const std::string name = "tmp" + std::to_string(round);
+            const std::string name = std::string("tmp").append(std::to_string(round));
             (void)e.add_track(name, 1);
             (void)e.add_send("track." + name, "bus.verb", -3.0, true);
             (void)e.add_effect("bus.drums", Effect::delay);

@@ -174,3 +174,15 @@ TEST_CASE("strip meters report peak, RMS and gain reduction of the strip's outpu
     REQUIRE(e.meter("master", master));
     CHECK(master.peak_hold_dbfs < -150.0f);
 }
+
+TEST_CASE("a change sent later never overtakes one still waiting for its frame", "[strip][automation]") {
+    Engine e;
+    RTMIX_REQUIRE_OK(e.add_track("t", 1));
+    RTMIX_REQUIRE_OK(e.set("track.t.gain_db", -20.0, 200));
+    RTMIX_REQUIRE_OK(e.set("track.t.gain_db", -6.0));  // "now", but sent after the change at 200
+    const auto out = render(e, {std::vector<float>(9600, 1.0f)}, 9600);
+    const float unity = static_cast<float>(std::sqrt(0.5));
+    CHECK(out.left[199] == unity);  // neither change has landed yet
+    CHECK(out.left[200] < unity);
+    CHECK(out.left.back() == Approx(unity * std::pow(10.0, -6.0 / 20.0)).margin(1e-6));  // the last one sent stays
+}

@@ -58,18 +58,16 @@ void Executor::drain_queue() noexcept {
     ParamChange change;
     while (waiting_count_ < waiting_.size() && params_.pop(change)) {
         last_popped_ = change.sequence;
-        if (change.sample_offset == 0) {
+        // Changes never overtake each other: one sent after a change that still waits for its
+        // frame lands at that frame at the earliest. So the list stays sorted by appending, and
+        // the last change sent is the one that stays.
+        if (waiting_count_ > 0)
+            change.sample_offset = std::max(change.sample_offset, waiting_[waiting_count_ - 1].sample_offset);
+        if (change.sample_offset == 0 && waiting_count_ == 0) {
             apply(change);
             continue;
         }
-        // Insert after every change due at the same frame or earlier.
-        std::uint32_t at = waiting_count_;
-        while (at > 0 && waiting_[at - 1].sample_offset > change.sample_offset) {
-            waiting_[at] = waiting_[at - 1];
-            --at;
-        }
-        waiting_[at] = change;
-        ++waiting_count_;
+        waiting_[waiting_count_++] = change;
     }
 }
 

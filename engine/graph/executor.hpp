@@ -54,7 +54,7 @@ private:
     EventQueue& events_;
     RenderPlan* plan_ = nullptr;
 
-    // Changes waiting for a later frame, sorted by offset (stable: equal offsets keep their order).
+    // Changes waiting for a later frame, in the order sent (which is also the order of offsets).
     std::vector<ParamChange> waiting_;
     std::uint32_t waiting_count_ = 0;
     std::uint64_t last_popped_ = 0;

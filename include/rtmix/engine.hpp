@@ -98,6 +98,8 @@ public:
 
     /// Sets a numeric parameter; the change lands `sample_offset` frames into the next block
     /// the audio thread processes (later blocks if it is larger) and is smoothed from there.
+    /// Changes never overtake each other: one sent after a change that is still waiting for its
+    /// frame lands no earlier than that change.
     Status set(std::string_view path, double value, std::uint32_t sample_offset = 0);
     /// Sets a parameter that takes a word ("peak", "highpass", ...).
     Status set(std::string_view path, std::string_view value, std::uint32_t sample_offset = 0);
