@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "dsp/db.hpp"
+#include "dsp/delay_buffer.hpp"
 #include "dsp/smoother.hpp"
 
 namespace rtmix::dsp {
@@ -59,48 +60,6 @@ constexpr double dc_block_hz = 5.0;
 constexpr float damping_ref_hz = 5000.0f;
 constexpr float damping_ratio_span = 5.0f;
 
-// Adding and removing a tiny constant rounds subnormal values to zero (and leaves normal audio
-// bit-exact), so decaying feedback states never fall into slow subnormal arithmetic.
-inline float flush(float x) noexcept {
-    constexpr float tiny = 1e-18f;
-    return (x + tiny) - tiny;
-}
-
-// Circular buffer with a power-of-two size; read() takes a fractional delay in frames.
-struct DelayBuffer {
-    std::vector<float> data;
-    std::uint32_t mask = 0;
-    std::uint32_t write = 0;
-
-    void allocate(std::size_t max_delay_frames) {
-        std::size_t size = 1;
-        while (size < max_delay_frames + 2) size <<= 1;
-        data.assign(size, 0.0f);
-        mask = static_cast<std::uint32_t>(size - 1);
-        write = 0;
-    }
-    void clear() noexcept {
-        std::fill(data.begin(), data.end(), 0.0f);
-        write = 0;
-    }
-    void push(float x) noexcept {
-        data[write] = x;
-        write = (write + 1) & mask;
-    }
-    // Delay 0 is the sample pushed last; linear interpolation between neighbours.
-    float read(float delay_frames) const noexcept {
-        const auto whole = static_cast<std::uint32_t>(delay_frames);
-        const float frac = delay_frames - static_cast<float>(whole);
-        const std::uint32_t i = write - 1 - whole;
-        const float a = data[i & mask];
-        const float b = data[(i - 1) & mask];
-        return a + frac * (b - a);
-    }
-    float read_int(std::uint32_t delay_frames) const noexcept {
-        return data[(write - 1 - delay_frames) & mask];
-    }
-};
-
 // Schroeder allpass: w[n] = x[n] + g w[n-M], y[n] = w[n-M] - g w[n].
 struct Allpass {
     DelayBuffer buf;
@@ -108,7 +67,7 @@ struct Allpass {
 
     float process(float x) noexcept {
         const float delayed = buf.read_int(len_frames - 1);
-        const float w = flush(x + diffuser_gain * delayed);
+        const float w = flush_denormal(x + diffuser_gain * delayed);
         buf.push(w);
         return delayed - diffuser_gain * w;
     }
@@ -370,7 +329,7 @@ void Reverb::Impl::render(float* left, float* right, std::uint32_t frames) noexc
                 g = gain[i];
                 b = pole[i];
             }
-            lp_state[i] = flush((1.0f - b) * g * out + b * lp_state[i]);
+            lp_state[i] = flush_denormal((1.0f - b) * g * out + b * lp_state[i]);
             s[i] = lp_state[i];
             wet_l += tap_sign_l[i] * s[i];
             wet_r += tap_sign_r[i] * s[i];
@@ -384,8 +343,8 @@ void Reverb::Impl::render(float* left, float* right, std::uint32_t frames) noexc
         // DC blocker y[n] = x[n] - x[n-1] + R y[n-1] (about 5 Hz), then width and mix.
         wet_l *= output_gain;
         wet_r *= output_gain;
-        dc_y_l = flush(wet_l - dc_x_l + dc_r * dc_y_l);
-        dc_y_r = flush(wet_r - dc_x_r + dc_r * dc_y_r);
+        dc_y_l = flush_denormal(wet_l - dc_x_l + dc_r * dc_y_l);
+        dc_y_r = flush_denormal(wet_r - dc_x_r + dc_r * dc_y_r);
         dc_x_l = wet_l;
         dc_x_r = wet_r;
 
@@ -403,7 +362,7 @@ Reverb::~Reverb() { delete impl_; }
 
 void Reverb::set(ReverbParam param, float value) noexcept {
     Impl& s = *impl_;
-    const ReverbRange range = reverb_range(param);
+    const ParamRange range = reverb_range(param);
     value = std::clamp(value, range.min, range.max);
     switch (param) {
         case ReverbParam::decay_s: s.decay_s = value; break;

@@ -13,15 +13,14 @@
 
 #include <cstdint>
 
+#include "dsp/param_range.hpp"
+
 namespace rtmix::dsp {
 
 enum class ReverbParam : std::uint8_t { decay_s, predelay_ms, damping, size, width, mix };
 
 /// Range and default of each reverb parameter (the engine validates against these).
-struct ReverbRange {
-    float min, max, def;
-};
-constexpr ReverbRange reverb_range(ReverbParam p) noexcept {
+constexpr ParamRange reverb_range(ReverbParam p) noexcept {
     switch (p) {
         case ReverbParam::decay_s: return {0.1f, 30.0f, 2.0f};       // RT60, seconds
         case ReverbParam::predelay_ms: return {0.0f, 500.0f, 20.0f};  // milliseconds

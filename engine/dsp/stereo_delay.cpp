@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "dsp/delay_buffer.hpp"
 #include "dsp/smoother.hpp"
 
 namespace rtmix::dsp {
@@ -27,47 +28,11 @@ constexpr double glide_max_rate = 0.5;
 constexpr double pole_base = 0.13;
 constexpr double pole_ref_rate = 48000.0;
 
-// Adding and removing a tiny constant turns subnormals into zero; normal audio is unchanged.
-inline float flush(float x) noexcept {
-    constexpr float tiny = 1e-18f;
-    return (x + tiny) - tiny;
-}
-
-struct Line {
-    std::vector<float> data;
-    std::uint32_t mask = 0;
-    std::uint32_t write = 0;
-
-    void allocate(std::size_t max_delay_frames) {
-        std::size_t size = 1;
-        while (size < max_delay_frames + 2) size <<= 1;
-        data.assign(size, 0.0f);
-        mask = static_cast<std::uint32_t>(size - 1);
-        write = 0;
-    }
-    void clear() noexcept {
-        std::fill(data.begin(), data.end(), 0.0f);
-        write = 0;
-    }
-    // Sample written `delay_frames` frames ago (>= 1, fractional), read before this frame's write.
-    float read(double delay_frames) const noexcept {
-        const auto whole = static_cast<std::uint32_t>(delay_frames);
-        const auto frac = static_cast<float>(delay_frames - static_cast<double>(whole));
-        const float a = data[(write - whole) & mask];
-        const float b = data[(write - whole - 1) & mask];
-        return a + frac * (b - a);
-    }
-    void push(float x) noexcept {
-        data[write] = x;
-        write = (write + 1) & mask;
-    }
-};
-
 }  // namespace
 
 struct StereoDelay::Impl {
     double fs = 48000.0;
-    Line line_l, line_r;
+    DelayBuffer line_l, line_r;
     // The glide state is double: a float near 96000 frames could not take the tiny steps of
     // the end of an exponential approach and would stall short of the target.
     double max_delay_frames = 1.0;
@@ -118,7 +83,7 @@ StereoDelay::~StereoDelay() { delete impl_; }
 
 void StereoDelay::set(DelayParam param, float value) noexcept {
     Impl& s = *impl_;
-    const DelayRange range = delay_range(param);
+    const ParamRange range = delay_range(param);
     value = std::clamp(value, range.min, range.max);
     switch (param) {
         case DelayParam::time_ms: s.delay_target = s.time_to_frames(value); break;
@@ -140,13 +105,13 @@ void StereoDelay::process(float* left, float* right, std::uint32_t frames) noexc
         }
         const float in_l = left[n];
         const float in_r = right[n];
-        const float y_l = s.line_l.read(s.delay_cur);
-        const float y_r = s.line_r.read(s.delay_cur);
+        const float y_l = s.line_l.read(s.delay_cur - 1.0);
+        const float y_r = s.line_r.read(s.delay_cur - 1.0);
 
         const float a = s.pole.next();
         const float fb = s.feedback.next();
-        s.lp_l = flush((1.0f - a) * y_l + a * s.lp_l);
-        s.lp_r = flush((1.0f - a) * y_r + a * s.lp_r);
+        s.lp_l = flush_denormal((1.0f - a) * y_l + a * s.lp_l);
+        s.lp_r = flush_denormal((1.0f - a) * y_r + a * s.lp_r);
         s.line_l.push(in_l + fb * s.lp_l);
         s.line_r.push(in_r + fb * s.lp_r);
 

@@ -9,14 +9,13 @@
 
 #include <cstdint>
 
+#include "dsp/param_range.hpp"
+
 namespace rtmix::dsp {
 
 enum class DelayParam : std::uint8_t { time_ms, feedback, damping, mix };
 
-struct DelayRange {
-    float min, max, def;
-};
-constexpr DelayRange delay_range(DelayParam p) noexcept {
+constexpr ParamRange delay_range(DelayParam p) noexcept {
     switch (p) {
         case DelayParam::time_ms: return {1.0f, 2000.0f, 375.0f};  // milliseconds
         case DelayParam::feedback: return {0.0f, 0.95f, 0.35f};    // linear gain of each repeat

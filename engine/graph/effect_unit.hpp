@@ -20,32 +20,24 @@ public:
     virtual void reset() noexcept = 0;
 };
 
-class ReverbUnit final : public EffectUnit {
+/// The adapter of one DSP effect class: parameter changes carry the effect's own parameter number
+/// in their index.
+template <class Dsp, class Param, Effect Kind>
+class EffectAdapter final : public EffectUnit {
 public:
-    explicit ReverbUnit(double sample_rate) : dsp_(sample_rate) {}
-    Effect kind() const noexcept override { return Effect::reverb; }
+    explicit EffectAdapter(double sample_rate) : dsp_(sample_rate) {}
+    Effect kind() const noexcept override { return Kind; }
     void apply(ParamId, std::uint8_t index, float value) noexcept override {
-        dsp_.set(static_cast<dsp::ReverbParam>(index), value);
+        dsp_.set(static_cast<Param>(index), value);
     }
     void process(float* l, float* r, std::uint32_t frames) noexcept override { dsp_.process(l, r, frames); }
     void reset() noexcept override { dsp_.reset(); }
 
 private:
-    dsp::Reverb dsp_;
+    Dsp dsp_;
 };
 
-class DelayUnit final : public EffectUnit {
-public:
-    explicit DelayUnit(double sample_rate) : dsp_(sample_rate) {}
-    Effect kind() const noexcept override { return Effect::delay; }
-    void apply(ParamId, std::uint8_t index, float value) noexcept override {
-        dsp_.set(static_cast<dsp::DelayParam>(index), value);
-    }
-    void process(float* l, float* r, std::uint32_t frames) noexcept override { dsp_.process(l, r, frames); }
-    void reset() noexcept override { dsp_.reset(); }
-
-private:
-    dsp::StereoDelay dsp_;
-};
+using ReverbUnit = EffectAdapter<dsp::Reverb, dsp::ReverbParam, Effect::reverb>;
+using DelayUnit = EffectAdapter<dsp::StereoDelay, dsp::DelayParam, Effect::delay>;
 
 }  // namespace rtmix::engine
