@@ -434,6 +434,12 @@ std::vector<Event> Engine::poll_events() {
     std::vector<Event> out;
     AudioEvent e;
     while (impl_->events.pop(e)) {
+        if (e.code == AudioEvent::Code::changes_delayed) {
+            out.push_back({Event::Code::changes_delayed, {},
+                           "the audio thread's list of pending changes was full; some changes waited "
+                           "for the next block"});
+            continue;
+        }
         std::string path;
         if (const StripModel* s = impl_->model.find(e.strip_id))
             path = s->path();

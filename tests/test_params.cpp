@@ -155,3 +155,24 @@ TEST_CASE("docs/parameters.md documents every parameter with its range", "[param
         }
     }
 }
+
+TEST_CASE("when the audio thread's pending list is full, changes wait a block and an event says so",
+          "[params][queue]") {
+    Engine e(EngineOptions{.max_block_frames = 64, .param_queue_capacity = 16});
+    RTMIX_REQUIRE_OK(e.add_track("t", 1));
+    // 16 changes far in the future fill the pending list; 16 more wait in the queue behind them.
+    for (int i = 0; i < 16; ++i) RTMIX_REQUIRE_OK(e.set("track.t.pan", -0.5, 200));
+    test::render(e, {}, 64, 64);
+    for (int i = 0; i < 16; ++i) RTMIX_REQUIRE_OK(e.set("track.t.pan", 0.25, 10));
+    test::render(e, {}, 64, 64);
+    const auto events = e.poll_events();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].code == Event::Code::changes_delayed);
+    test::render(e, {}, 64 * 8, 64);
+    const EngineStats stats = e.stats();
+    CHECK(stats.params_applied == stats.params_sent);  // none was dropped
+    CHECK(e.poll_events().empty());                    // one event per episode
+    const auto out = test::render(e, {std::vector<float>(2048, 1.0f)}, 2048, 64);
+    const double theta = (0.25 + 1.0) * 3.14159265358979 / 4.0;  // the last pan sent is the one heard
+    CHECK(out.left.back() == Approx(std::cos(theta)).margin(1e-6));
+}

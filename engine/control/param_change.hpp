@@ -57,7 +57,7 @@ struct ParamChange {
 
 /// What the audio thread reports back; formatted on the control side.
 struct AudioEvent {
-    enum class Code : std::uint8_t { non_finite_signal };
+    enum class Code : std::uint8_t { non_finite_signal, changes_delayed };
     Code code = Code::non_finite_signal;
     std::uint32_t strip_id = 0;
 };

@@ -69,6 +69,15 @@ void Executor::drain_queue() noexcept {
         }
         waiting_[waiting_count_++] = change;
     }
+    // A full list leaves the rest in the queue for the next block; say so once.
+    const bool full = waiting_count_ == waiting_.size() && params_.read_available() > 0;
+    if (full && !reported_full_) report({AudioEvent::Code::changes_delayed, 0});
+    reported_full_ = full;
+}
+
+void Executor::report(AudioEvent event) noexcept {
+    if (!events_.push(event))
+        events_lost_.store(events_lost_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
 void Executor::apply_due(std::uint32_t pos) noexcept {
@@ -133,10 +142,7 @@ void Executor::run_nodes(const float* const* inputs, std::uint32_t input_channel
         io.effects = plan.effects.data() + node.first_effect;
         io.effect_count = node.effect_count;
 
-        if (node.strip->process(io, frames)) {
-            if (!events_.push(AudioEvent{AudioEvent::Code::non_finite_signal, node.strip->id()}))
-                events_lost_.store(events_lost_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-        }
+        if (node.strip->process(io, frames)) report({AudioEvent::Code::non_finite_signal, node.strip->id()});
         if (node.kind == PlanNode::Kind::master && outputs != nullptr)
             for (int c = 0; c < 2; ++c)
                 if (outputs[c] != nullptr) std::memcpy(outputs[c] + call_offset + pos, out[c], bytes);

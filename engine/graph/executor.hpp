@@ -47,6 +47,7 @@ private:
     void apply_due(std::uint32_t pos) noexcept;
     void apply(const ParamChange& change) noexcept;
     void publish_progress() noexcept;
+    void report(AudioEvent event) noexcept;
 
     std::uint32_t max_block_frames_;
     ParamQueue& params_;
@@ -59,6 +60,7 @@ private:
     std::uint32_t waiting_count_ = 0;
     std::uint64_t last_popped_ = 0;
     std::vector<StripIo::SendTap> taps_;
+    bool reported_full_ = false;  // one changes_delayed event per episode
 
     std::atomic<std::uint64_t> applied_through_{0};
     std::atomic<std::uint64_t> applied_{0};

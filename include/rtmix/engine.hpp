@@ -49,7 +49,12 @@ struct StripMeter {
 
 /// Something the audio thread reported, formatted on the control side.
 struct Event {
-    enum class Code { non_finite_signal, events_lost };
+    enum class Code {
+        non_finite_signal,  ///< a NaN or Inf on a strip: it was silenced and its state cleared
+        changes_delayed,    ///< the audio thread's list of pending changes was full: some
+                            ///< changes waited for the next block (none was dropped)
+        events_lost,        ///< the event queue was full: events were counted, not delivered
+    };
     Code code;
     std::string strip;    ///< "track.NAME", "bus.NAME", "master", or empty
     std::string message;  ///< for a person
