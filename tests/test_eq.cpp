@@ -146,3 +146,29 @@ TEST_CASE("an EQ band whose settings jump every 64 samples stays bounded and fin
     CHECK(test::peak(x.data(), 0, x.size()) < 0.25 * 7.95 * 2.0);
     for (float v : x) REQUIRE(std::isfinite(v));
 }
+
+TEST_CASE("a stereo band filters each channel exactly as a mono band does, independently", "[eq]") {
+    const std::uint8_t slope = GENERATE(std::uint8_t{12}, std::uint8_t{24});
+    dsp::EqBandSettings s;
+    s.type = dsp::EqType::highpass;
+    s.freq_hz = 900.0f;
+    s.slope_db_oct = slope;
+    const std::vector<float> left_in = test::sine(300.0, 48000.0, 4096, 0.7);
+    std::vector<float> right_in = test::impulse(4096);
+    right_in[1000] = -0.5f;
+
+    auto run = [&](std::vector<float*> channels) {
+        dsp::EqBand band;
+        band.set(s);
+        band.prepare(48000.0, 20.0f);
+        band.process(channels.data(), static_cast<std::uint32_t>(channels.size()), 4096);
+    };
+    std::vector<float> l = left_in, r = right_in, mono_l = left_in, mono_r = right_in;
+    run({l.data(), r.data()});
+    run({mono_l.data()});
+    run({mono_r.data()});
+    for (std::size_t i = 0; i < 4096; ++i) {
+        REQUIRE(l[i] == Approx(mono_l[i]).margin(1e-6));
+        REQUIRE(r[i] == Approx(mono_r[i]).margin(1e-6));
+    }
+}

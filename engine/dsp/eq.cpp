@@ -145,6 +145,29 @@ inline void run_stage(const SvfCoefficients& c, float* ic, float* x, std::uint32
     ic[1] = ic2;
 }
 
+// Both channels of a stereo stage in one loop: their state chains are independent, so the CPU
+// overlaps them (each chain alone is bound by the latency of its own recursion).
+inline void run_stage_stereo(const SvfCoefficients& c, float (*ic)[2], float* x0, float* x1,
+                             std::uint32_t frames) noexcept {
+    float a1 = ic[0][0], a2 = ic[0][1], b1 = ic[1][0], b2 = ic[1][1];
+    for (std::uint32_t i = 0; i < frames; ++i) {
+        const float u0 = x0[i], w0 = x1[i];
+        const float u3 = u0 - a2, w3 = w0 - b2;
+        const float u1 = c.a1 * a1 + c.a2 * u3, w1 = c.a1 * b1 + c.a2 * w3;
+        const float u2 = a2 + c.a2 * a1 + c.a3 * u3, w2 = b2 + c.a2 * b1 + c.a3 * w3;
+        a1 = 2.0f * u1 - a1;
+        a2 = 2.0f * u2 - a2;
+        b1 = 2.0f * w1 - b1;
+        b2 = 2.0f * w2 - b2;
+        x0[i] = c.m0 * u0 + c.m1 * u1 + c.m2 * u2;
+        x1[i] = c.m0 * w0 + c.m1 * w1 + c.m2 * w2;
+    }
+    ic[0][0] = a1;
+    ic[0][1] = a2;
+    ic[1][0] = b1;
+    ic[1][1] = b2;
+}
+
 }  // namespace
 
 void EqBand::process(float* const* buffers, std::uint32_t channels, std::uint32_t frames) noexcept {
@@ -156,9 +179,12 @@ void EqBand::process(float* const* buffers, std::uint32_t channels, std::uint32_
             step_toward_target();
             run = std::min(run, glide_step_frames);
         }
-        for (std::uint32_t ch = 0; ch < channels; ++ch) {
-            run_stage(stage_[0], ic_[0][ch], buffers[ch] + done, run);
-            if (two_stages_) run_stage(stage_[1], ic_[1][ch], buffers[ch] + done, run);
+        if (channels == 2) {
+            run_stage_stereo(stage_[0], ic_[0], buffers[0] + done, buffers[1] + done, run);
+            if (two_stages_) run_stage_stereo(stage_[1], ic_[1], buffers[0] + done, buffers[1] + done, run);
+        } else {
+            run_stage(stage_[0], ic_[0][0], buffers[0] + done, run);
+            if (two_stages_) run_stage(stage_[1], ic_[1][0], buffers[0] + done, run);
         }
         done += run;
     }
