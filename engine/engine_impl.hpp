@@ -1,0 +1,151 @@
+// Engine::Impl: the control side of the engine (model, queues, plan publication, garbage
+// collection). Private; shared by engine.cpp (parameters, meters, events) and
+// engine_routing.cpp (topology calls). Every member runs on the control side, under `mutex`.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "control/param_apply.hpp"
+#include "control/param_table.hpp"
+#include "control/plan_mailbox.hpp"
+#include "graph/compile.hpp"
+#include "graph/executor.hpp"
+#include "rtmix/engine.hpp"
+#include "session/model.hpp"
+
+namespace rtmix {
+
+using namespace rtmix::engine;
+
+inline constexpr std::size_t event_queue_capacity = 1024;
+
+struct Engine::Impl {
+    explicit Impl(const EngineOptions& o)
+        : options(o),
+          params(std::max<std::uint32_t>(o.param_queue_capacity, 16)),
+          events(event_queue_capacity),
+          executor(o.max_block_frames, std::max<std::uint32_t>(o.param_queue_capacity, 16), params, mailbox, events) {}
+
+    EngineOptions options;
+    mutable std::recursive_mutex mutex;  // control side only; the audio thread never sees it
+    Model model;
+    ParamQueue params;
+    EventQueue events;
+    PlanMailbox mailbox;
+    Executor executor;  // after the queues and mailbox: destroyed first
+
+    std::uint64_t sequence = 0;  // of the last change pushed
+    std::uint64_t plans_published = 0;
+    std::uint32_t batch_depth = 0;
+    bool publish_pending = false;
+    std::uint32_t latency = 0;
+    std::uint64_t events_lost_reported = 0;
+
+    // Objects removed from the model, freed once no plan holds them and every change sent
+    // before their removal has been applied (so no queued message points at freed memory).
+    struct Retired {
+        std::shared_ptr<void> object;
+        std::uint64_t sent_through;
+    };
+    std::vector<Retired> graveyard;
+    std::unordered_map<std::uint32_t, std::string> removed_paths;
+
+    std::shared_ptr<Strip> make_strip(std::uint32_t id, std::uint32_t channels) const {
+        return std::make_shared<Strip>(id, channels, options.sample_rate, options.smoothing_ms,
+                                       options.max_block_frames);
+    }
+
+    void collect() {
+        while (mailbox.collect()) {
+        }
+        const std::uint64_t applied = executor.applied_through();
+        std::erase_if(graveyard, [&](const Retired& r) { return r.object.use_count() == 1 && applied >= r.sent_through; });
+    }
+
+    void retire(std::shared_ptr<void> object) { graveyard.push_back({std::move(object), sequence}); }
+
+    /// Pushes every change or none; stamps them with sequence numbers.
+    Status push(std::vector<ParamChange>& changes, std::uint32_t sample_offset = 0) {
+        if (params.write_available() < changes.size())
+            return {Status::Code::queue_full,
+                    fmt::format("parameter queue full ({} changes waiting for the audio thread); nothing "
+                                "was changed, try again after the next block",
+                                params.read_available())};
+        for (ParamChange& c : changes) {
+            c.sequence = ++sequence;
+            c.sample_offset = sample_offset;
+            params.push(c);
+        }
+        return {};
+    }
+
+    void publish() {
+        if (batch_depth > 0) {
+            publish_pending = true;
+            return;
+        }
+        std::unique_ptr<RenderPlan> plan = compile_plan(model, options.max_block_frames);
+        latency = plan->latency_frames;
+        mailbox.publish(std::move(plan));  // a plan the audio thread never took is deleted here
+        ++plans_published;
+        publish_pending = false;
+    }
+
+    /// After a routing change: tell the audio side about mutes the solo logic changed, then
+    /// publish the plan. `changes` may already hold messages of the change itself.
+    Status commit_topology(std::vector<ParamChange>& changes) {
+        std::vector<bool> mutes;
+        mute_changes(model, mutes, changes);
+        Status s = push(changes);
+        if (!s) return s;
+        commit_mutes(model, mutes);
+        publish();
+        return {};
+    }
+
+    Status room_for(std::size_t n) {
+        if (params.write_available() >= n + model.strips.size()) return {};
+        return {Status::Code::queue_full, "parameter queue full; nothing was changed, try again after the next block"};
+    }
+
+    std::uint32_t next_input_channel() const {
+        std::uint32_t next = 0;
+        for (const auto& s : model.strips)
+            if (s.kind == StripKind::track) next = std::max(next, s.input_channel + s.channels);
+        return next;
+    }
+
+    /// Sets a resolved parameter to a valid value: model first, then the messages; all or nothing.
+    Status set_resolved(const ResolvedParam& p, double value, std::uint32_t sample_offset) {
+        const double old = read_param(p, options.sample_rate);
+        write_param(p, value, options.sample_rate);
+        std::vector<ParamChange> changes;
+        param_changes(p, changes);
+        std::vector<bool> mutes;
+        const Field f = p.spec->field;
+        if (f == Field::mute || f == Field::solo || f == Field::solo_safe) mute_changes(model, mutes, changes);
+        if (Status s = push(changes, sample_offset); !s) {
+            write_param(p, old, options.sample_rate);
+            return s;
+        }
+        if (!mutes.empty()) commit_mutes(model, mutes);
+        return {};
+    }
+
+    Status set_number(std::string_view path, double value, std::uint32_t sample_offset) {
+        ResolvedParam p;
+        if (Status s = resolve_param(model, path, options.sample_rate, p); !s) return s;
+        if (std::isinf(value) && value < 0 && (p.spec->field == Field::gain_db || p.spec->field == Field::send_level_db))
+            value = p.min;  // -inf dB: silence
+        if (Status s = validate_number(p, path, value); !s) return s;
+        return set_resolved(p, value, sample_offset);
+    }
+};
+
+
+}  // namespace rtmix

@@ -1,0 +1,220 @@
+// rtmix::Engine, the routing calls: adding and removing strips, sends and effects, and
+// rerouting outputs. Each one checks the request, edits the model, refuses a cycle, and publishes
+// a new render plan (control side).
+#include "engine_impl.hpp"
+
+namespace rtmix {
+
+namespace {
+
+Status not_found(std::string_view what, std::string_view path) {
+    return {Status::Code::unknown_path, fmt::format("no {} '{}'", what, path)};
+}
+
+Status check_name(std::string_view name) {
+    bool ok = !name.empty() && name.front() != ' ' && name.back() != ' ';
+    for (char c : name) ok = ok && c != '.' && static_cast<unsigned char>(c) >= 0x20;
+    if (ok) return {};
+    return {Status::Code::invalid_name,
+            fmt::format("invalid name '{}': names are non-empty, hold no '.' and no control "
+                        "characters, and neither start nor end with a space",
+                        name)};
+}
+
+}  // namespace
+
+Status Engine::add_track(std::string_view name, std::uint32_t channels, std::int32_t first_input_channel) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->collect();
+    if (Status s = check_name(name); !s) return s;
+    if (channels != 1 && channels != 2)
+        return {Status::Code::invalid_value, fmt::format("track '{}': channels must be 1 or 2, not {}", name, channels)};
+    if (impl_->model.find(StripKind::track, name)) return {Status::Code::duplicate_name, fmt::format("a track '{}' exists already", name)};
+    if (Status s = impl_->room_for(0); !s) return s;
+    StripModel t;
+    t.id = impl_->model.next_id++;
+    t.kind = StripKind::track;
+    t.name = std::string(name);
+    t.channels = channels;
+    t.input_channel = first_input_channel >= 0 ? static_cast<std::uint32_t>(first_input_channel) : impl_->next_input_channel();
+    t.strip = impl_->make_strip(t.id, channels);
+    impl_->model.strips.push_back(std::move(t));
+    std::vector<ParamChange> changes;
+    return impl_->commit_topology(changes);
+}
+
+Status Engine::add_bus(std::string_view name) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->collect();
+    if (Status s = check_name(name); !s) return s;
+    if (impl_->model.find(StripKind::bus, name)) return {Status::Code::duplicate_name, fmt::format("a bus '{}' exists already", name)};
+    if (Status s = impl_->room_for(0); !s) return s;
+    StripModel b;
+    b.id = impl_->model.next_id++;
+    b.kind = StripKind::bus;
+    b.name = std::string(name);
+    b.channels = 2;
+    b.strip = impl_->make_strip(b.id, 2);
+    impl_->model.strips.push_back(std::move(b));
+    std::vector<ParamChange> changes;
+    return impl_->commit_topology(changes);
+}
+
+Status Engine::remove(std::string_view path) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->collect();
+    Model& model = impl_->model;
+    StripModel* s = model.find_path(path);
+    if (s == nullptr || s->kind == StripKind::master)
+        return path == "master" ? Status{Status::Code::invalid_value, "the master cannot be removed"} : not_found("strip", path);
+    if (Status st = impl_->room_for(0); !st) return st;
+    const std::uint32_t id = s->id;
+    impl_->removed_paths[id] = s->path();
+    impl_->retire(s->strip);
+    for (auto& e : s->effects) impl_->retire(e.unit);
+    model.strips.erase(model.strips.begin() + (s - model.strips.data()));
+    for (auto& other : model.strips) {
+        if (other.output == StripModel::Output::bus && other.output_bus == id) other.output = StripModel::Output::master;
+        std::erase_if(other.sends, [&](const SendModel& send) { return send.bus_id == id; });
+    }
+    std::vector<ParamChange> changes;
+    return impl_->commit_topology(changes);
+}
+
+Status Engine::set_output(std::string_view path, std::string_view destination) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->collect();
+    Model& model = impl_->model;
+    StripModel* s = model.find_path(path);
+    if (s == nullptr) return not_found("strip", path);
+    if (s->kind == StripKind::master) return {Status::Code::invalid_value, "the master's output is the host's output"};
+    if (Status st = impl_->room_for(0); !st) return st;
+    const auto old_output = s->output;
+    const auto old_bus = s->output_bus;
+    if (destination == "master") {
+        s->output = StripModel::Output::master;
+    } else if (destination.empty()) {
+        s->output = StripModel::Output::none;
+    } else {
+        const StripModel* bus = destination.starts_with("bus.") ? model.find_path(destination) : nullptr;
+        if (bus == nullptr)
+            return {Status::Code::unknown_path,
+                    fmt::format("no bus '{}' (a destination is \"master\", \"bus.NAME\" or \"\")", destination)};
+        s->output = StripModel::Output::bus;
+        s->output_bus = bus->id;
+    }
+    if (auto cycle = model.find_cycle()) {
+        s->output = old_output;
+        s->output_bus = old_bus;
+        return {Status::Code::cycle, fmt::format("routing {} to {} would make a cycle: {}", path, destination, *cycle)};
+    }
+    std::vector<ParamChange> changes;
+    return impl_->commit_topology(changes);
+}
+
+Status Engine::add_send(std::string_view path, std::string_view bus_path, double level_db, bool pre_fader) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->collect();
+    Model& model = impl_->model;
+    StripModel* s = model.find_path(path);
+    if (s == nullptr) return not_found("strip", path);
+    if (s->kind == StripKind::master) return {Status::Code::invalid_value, "the master has no sends"};
+    const StripModel* bus = bus_path.starts_with("bus.") ? model.find_path(bus_path) : nullptr;
+    if (bus == nullptr) return {Status::Code::unknown_path, fmt::format("no bus '{}' to send to", bus_path)};
+    for (const auto& send : s->sends)
+        if (send.bus_id == bus->id)
+            return {Status::Code::duplicate_name, fmt::format("{} already sends to {}", path, bus_path)};
+    if (s->sends.size() >= max_sends)
+        return {Status::Code::limit_reached, fmt::format("{} has {} sends, the most a strip can have", path, max_sends)};
+    if (std::isinf(level_db) && level_db < 0) level_db = -120.0;
+    if (!(level_db >= -120.0 && level_db <= 12.0))
+        return {Status::Code::out_of_range, fmt::format("send level {} dB: out of range [-120, 12]", level_db)};
+    if (Status st = impl_->room_for(3); !st) return st;
+    std::uint32_t slot = 0;
+    while (std::any_of(s->sends.begin(), s->sends.end(), [&](const SendModel& m) { return m.slot == slot; })) ++slot;
+    s->sends.push_back({bus->id, slot, static_cast<float>(level_db), pre_fader});
+    if (auto cycle = model.find_cycle()) {
+        s->sends.pop_back();
+        return {Status::Code::cycle, fmt::format("a send from {} to {} would make a cycle: {}", path, bus_path, *cycle)};
+    }
+    Strip* strip = s->strip.get();
+    std::vector<ParamChange> changes(3);
+    changes[0] = {strip, 0, static_cast<float>(level_db), 0, ParamId::send_level_db, static_cast<std::uint8_t>(slot)};
+    changes[1] = {strip, 0, pre_fader ? 1.0f : 0.0f, 0, ParamId::send_pre_fader, static_cast<std::uint8_t>(slot)};
+    changes[2] = {strip, 0, 0.0f, 0, ParamId::send_reset, static_cast<std::uint8_t>(slot)};
+    return impl_->commit_topology(changes);
+}
+
+Status Engine::remove_send(std::string_view path, std::string_view bus_path) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->collect();
+    Model& model = impl_->model;
+    StripModel* s = model.find_path(path);
+    const StripModel* bus = model.find_path(bus_path);
+    if (s == nullptr) return not_found("strip", path);
+    if (bus == nullptr) return not_found("bus", bus_path);
+    if (Status st = impl_->room_for(0); !st) return st;
+    const auto removed = std::erase_if(s->sends, [&](const SendModel& m) { return m.bus_id == bus->id; });
+    if (removed == 0) return {Status::Code::unknown_path, fmt::format("{} has no send to {}", path, bus_path)};
+    std::vector<ParamChange> changes;
+    return impl_->commit_topology(changes);
+}
+
+Status Engine::add_effect(std::string_view path, Effect effect) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->collect();
+    StripModel* s = impl_->model.find_path(path);
+    if (s == nullptr) return not_found("bus", path);
+    if (s->kind == StripKind::track)
+        return {Status::Code::invalid_value, fmt::format("{}: effects go on buses and the master, not on tracks", path)};
+    const char* name = effect == Effect::reverb ? "reverb" : "delay";
+    for (const auto& e : s->effects)
+        if (e.kind == effect) return {Status::Code::duplicate_name, fmt::format("{} has a {} already", path, name)};
+    if (Status st = impl_->room_for(0); !st) return st;
+    EffectModel e;
+    e.kind = effect;
+    const double rate = impl_->options.sample_rate;
+    // Not yet visible to the audio thread: set the defaults directly.
+    if (effect == Effect::reverb) {
+        e.unit = std::make_shared<ReverbUnit>(rate);
+        for (std::uint8_t p = 0; p <= static_cast<std::uint8_t>(dsp::ReverbParam::mix); ++p) {
+            e.values[p] = dsp::reverb_range(static_cast<dsp::ReverbParam>(p)).def;
+            e.unit->apply(ParamId::effect, p, e.values[p]);
+        }
+    } else {
+        e.unit = std::make_shared<DelayUnit>(rate);
+        for (std::uint8_t p = 0; p <= static_cast<std::uint8_t>(dsp::DelayParam::mix); ++p) {
+            e.values[p] = dsp::delay_range(static_cast<dsp::DelayParam>(p)).def;
+            e.unit->apply(ParamId::effect, p, e.values[p]);
+        }
+    }
+    s->effects.push_back(std::move(e));
+    std::vector<ParamChange> changes;
+    return impl_->commit_topology(changes);
+}
+
+Status Engine::remove_effect(std::string_view path, Effect effect) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->collect();
+    StripModel* s = impl_->model.find_path(path);
+    if (s == nullptr) return not_found("bus", path);
+    if (Status st = impl_->room_for(0); !st) return st;
+    auto it = std::find_if(s->effects.begin(), s->effects.end(), [&](const EffectModel& e) { return e.kind == effect; });
+    if (it == s->effects.end())
+        return {Status::Code::unknown_path, fmt::format("{} has no {}", path, effect == Effect::reverb ? "reverb" : "delay")};
+    impl_->retire(it->unit);
+    s->effects.erase(it);
+    std::vector<ParamChange> changes;
+    return impl_->commit_topology(changes);
+}
+
+Status Engine::batch(const std::function<Status()>& edits) {
+    std::lock_guard lock(impl_->mutex);
+    ++impl_->batch_depth;
+    Status result = edits();
+    --impl_->batch_depth;
+    if (impl_->batch_depth == 0 && impl_->publish_pending) impl_->publish();
+    return result;
+}
+
+}  // namespace rtmix
