@@ -27,11 +27,13 @@ inline constexpr std::size_t event_queue_capacity = 1024;
 struct Engine::Impl {
     explicit Impl(const EngineOptions& o)
         : options(o),
-          params(std::max<std::uint32_t>(o.param_queue_capacity, 16)),
+          queue_capacity(std::max<std::uint32_t>(o.param_queue_capacity, 16)),
+          params(queue_capacity),
           events(event_queue_capacity),
           executor(o.max_block_frames, std::max<std::uint32_t>(o.param_queue_capacity, 16), params, mailbox, events) {}
 
     EngineOptions options;
+    std::uint32_t queue_capacity;
     mutable std::recursive_mutex mutex;  // control side only; the audio thread never sees it
     Model model;
     ParamQueue params;
@@ -71,11 +73,7 @@ struct Engine::Impl {
 
     /// Pushes every change or none; stamps them with sequence numbers.
     Status push(std::vector<ParamChange>& changes, std::uint32_t sample_offset = 0) {
-        if (params.write_available() < changes.size())
-            return {Status::Code::queue_full,
-                    fmt::format("parameter queue full ({} changes waiting for the audio thread); nothing "
-                                "was changed, try again after the next block",
-                                params.read_available())};
+        if (Status s = room_for_messages(changes.size()); !s) return s;
         for (ParamChange& c : changes) {
             c.sequence = ++sequence;
             c.sample_offset = sample_offset;
@@ -108,9 +106,29 @@ struct Engine::Impl {
         return {};
     }
 
+    /// Checked before a routing call edits the model, so that its messages (`n` of its own plus
+    /// the mute updates it may cause) are certain to fit afterwards: the control side is the only
+    /// producer, and the audio thread only makes room.
     Status room_for(std::size_t n) {
-        if (params.write_available() >= n + model.strips.size()) return {};
-        return {Status::Code::queue_full, "parameter queue full; nothing was changed, try again after the next block"};
+        // Without a solo, a routing change leaves every effective mute as it was; with one, it
+        // may change the mute of any strip (and of one more, a strip being added).
+        bool any_solo = false;
+        for (const auto& s : model.strips) any_solo = any_solo || s.solo;
+        const std::size_t mutes = any_solo ? model.strips.size() + 1 : 0;
+        return room_for_messages(n + mutes);
+    }
+
+    Status room_for_messages(std::size_t n) {
+        if (n > queue_capacity)
+            return {Status::Code::limit_reached,
+                    fmt::format("this change needs {} messages to the audio thread but the parameter queue "
+                                "holds {}; nothing was changed (raise EngineOptions::param_queue_capacity)",
+                                n, queue_capacity)};
+        if (params.write_available() < n)
+            return {Status::Code::queue_full,
+                    "parameter queue full: the audio thread has not taken the earlier changes yet; nothing "
+                    "was changed, try again after the next block"};
+        return {};
     }
 
     std::uint32_t next_input_channel() const {

@@ -176,3 +176,21 @@ TEST_CASE("when the audio thread's pending list is full, changes wait a block an
     const double theta = (0.25 + 1.0) * 3.14159265358979 / 4.0;  // the last pan sent is the one heard
     CHECK(out.left.back() == Approx(std::cos(theta)).margin(1e-6));
 }
+
+TEST_CASE("routing calls need queue room only for the messages they can send", "[params][queue]") {
+    // 40 strips on a 16-message queue: without a solo, adding and routing needs no mute updates.
+    Engine e(EngineOptions{.param_queue_capacity = 16});
+    for (int i = 0; i < 40; ++i) RTMIX_REQUIRE_OK(e.add_track(std::string("t").append(std::to_string(i)), 1));
+    RTMIX_REQUIRE_OK(e.add_bus("b"));
+    RTMIX_REQUIRE_OK(e.set_output("track.t3", "bus.b"));
+    // A solo silences 40 strips at once: 40 messages can never fit a 16-message queue, and the
+    // error says what to change instead of "try again".
+    const Status s = e.set("track.t0.solo", 1.0);
+    CHECK(s.code() == Status::Code::limit_reached);
+    CHECK_THAT(s.message(), Catch::Contains("needs 40 messages") && Catch::Contains("param_queue_capacity"));
+    double solo = 1.0;
+    RTMIX_REQUIRE_OK(e.get("track.t0.solo", solo));
+    CHECK(solo == 0.0);
+    const auto out = test::render(e, {std::vector<float>(64, 1.0f)}, 64);
+    CHECK(out.left.back() > 0.5f);  // t0 plays, nothing was muted
+}

@@ -20,7 +20,7 @@ public:
         invalid_name,     ///< empty, or holds a character a path cannot carry
         cycle,            ///< the routing change would make the signal flow in a circle
         queue_full,       ///< the control->audio queue had no room; nothing was changed
-        limit_reached,    ///< a fixed capacity (sends per strip, ...) is used up
+        limit_reached,    ///< a fixed capacity is too small (sends per strip, the queue size)
     };
 
     Status() = default;
