@@ -199,3 +199,20 @@ TEST_CASE("the same input renders bit-identical output twice", "[routing][determ
     CHECK(std::memcmp(x.left.data(), y.left.data(), x.left.size() * sizeof(float)) == 0);
     CHECK(std::memcmp(x.right.data(), y.right.data(), x.right.size() * sizeof(float)) == 0);
 }
+
+TEST_CASE("a host block larger than max_block_frames is processed in chunks, transparently", "[routing][chunks]") {
+    auto run = [](std::uint32_t host_block) {
+        Engine e(EngineOptions{.max_block_frames = 64});
+        RTMIX_REQUIRE_OK(e.add_track("a", 1));
+        RTMIX_REQUIRE_OK(e.add_bus("verb"));
+        RTMIX_REQUIRE_OK(e.add_effect("bus.verb", Effect::reverb));
+        RTMIX_REQUIRE_OK(e.add_send("track.a", "bus.verb", -6.0));
+        RTMIX_REQUIRE_OK(e.set("track.a.eq.1.type", "peak"));
+        RTMIX_REQUIRE_OK(e.set("track.a.compressor.enabled", 1.0));
+        render(e, {}, 4800, 64);  // let every ramp settle
+        return render(e, {test::sine(440.0, 48000.0, 48000, 0.9)}, 48000, host_block);
+    };
+    const auto small = run(64), large = run(1000);
+    CHECK(std::memcmp(small.left.data(), large.left.data(), small.left.size() * sizeof(float)) == 0);
+    CHECK(std::memcmp(small.right.data(), large.right.data(), small.right.size() * sizeof(float)) == 0);
+}
