@@ -172,3 +172,35 @@ TEST_CASE("a stereo band filters each channel exactly as a mono band does, indep
         REQUIRE(r[i] == Approx(mono_r[i]).margin(1e-6));
     }
 }
+
+TEST_CASE("turning a band on and off, switching its type or slope, and moving it never clicks", "[eq]") {
+    // A 440 Hz tone through a band that is switched around every 4800 samples. A click shows as a
+    // second difference far above what any steady sine of that frequency can produce: A w^2 for
+    // amplitude A. The loudest clean version of the tone here is the input boosted by 12 dB.
+    const double fs = 48000.0, freq = 440.0, amplitude = 0.5;
+    dsp::EqBand band;
+    band.prepare(fs, 20.0f);
+    std::vector<float> x = test::sine(freq, fs, 48000, amplitude);
+    dsp::EqBandSettings peak{dsp::EqType::peak, 440.0f, 12.0f, 1.0f, 12};
+    dsp::EqBandSettings shelf{dsp::EqType::lowshelf, 800.0f, -12.0f, 0.7f, 12};
+    dsp::EqBandSettings hp12{dsp::EqType::highpass, 1000.0f, 0.0f, 0.7f, 12};
+    dsp::EqBandSettings hp24 = hp12;
+    hp24.slope_db_oct = 24;
+    dsp::EqBandSettings far = peak;
+    far.freq_hz = 4000.0f;
+    const dsp::EqBandSettings off{};
+    const dsp::EqBandSettings steps[] = {peak, off, peak, shelf, hp12, hp24, off, far, peak, off};
+    for (std::size_t k = 0; k < x.size() / 4800; ++k) {
+        band.set(steps[k % std::size(steps)]);
+        for (std::size_t pos = k * 4800; pos < (k + 1) * 4800; pos += 64) {
+            float* ch[1] = {x.data() + pos};
+            band.process(ch, 1, 64);
+        }
+    }
+    const double w = 2.0 * test::pi * freq / fs;
+    const double loudest_clean = amplitude * std::pow(10.0, 12.0 / 20.0) * w * w;
+    double largest = 0.0;
+    for (std::size_t i = 2; i < x.size(); ++i)
+        largest = std::max(largest, double(std::fabs(x[i] - 2.0f * x[i - 1] + x[i - 2])));
+    CHECK(largest < 1.5 * loudest_clean);
+}

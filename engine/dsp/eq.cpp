@@ -81,31 +81,63 @@ void EqBand::prepare(double sample_rate, float smoothing_ms) noexcept {
     sample_rate_ = sample_rate;
     const double frames = std::max(1.0, smoothing_ms * 1e-3 * sample_rate);
     glide_steps_ = static_cast<std::uint32_t>(std::max(1.0, std::ceil(frames / glide_step_frames)));
+    fade_frames_ = static_cast<std::uint32_t>(frames);
     current_ = target_;
     glide_steps_left_ = 0;
     gliding_ = false;
+    wet_ = wet_target_ = 1.0f;
+    fade_left_ = 0;
+    switch_pending_ = false;
     update_coefficients();
 }
 
 void EqBand::set(const EqBandSettings& target) noexcept {
-    const bool was_active = current_.type != EqType::off;
-    const bool type_changed = target.type != current_.type || target.slope_db_oct != current_.slope_db_oct;
     target_ = target;
-    if (type_changed) {
-        // A change of response type switches at once: glide only makes sense within one type.
-        current_.type = target.type;
-        current_.slope_db_oct = target.slope_db_oct;
-        if (!was_active) {
-            current_ = target;
-            reset();
+    const bool type_changed = target.type != current_.type || target.slope_db_oct != current_.slope_db_oct;
+    if (!type_changed) {
+        if (switch_pending_) {  // back to the type that is playing: cancel the switch
+            switch_pending_ = false;
+            fade_to(1.0f);
         }
-        // The second stage was idle for a 12 dB/oct band: start it from rest.
-        for (auto& ch : ic_[1]) ch[0] = ch[1] = 0.0f;
+        begin_glide();
+        return;
     }
-    gliding_ = current_.freq_hz != target_.freq_hz || current_.gain_db != target_.gain_db ||
-               current_.q != target_.q;
+    if (current_.type == EqType::off) {
+        switch_to_target();  // nothing is heard from the band yet: switch now, fade in
+        return;
+    }
+    // The old response fades out; process() switches once it is silent.
+    switch_pending_ = true;
+    fade_to(0.0f);
+}
+
+void EqBand::begin_glide() noexcept {
+    gliding_ = current_.freq_hz != target_.freq_hz || current_.gain_db != target_.gain_db || current_.q != target_.q;
     glide_steps_left_ = gliding_ ? glide_steps_ : 0;
     update_coefficients();
+}
+
+void EqBand::fade_to(float wet) noexcept {
+    wet_target_ = wet;
+    const float distance = std::fabs(wet - wet_);
+    fade_left_ = std::max<std::uint32_t>(1, static_cast<std::uint32_t>(distance * static_cast<float>(fade_frames_)));
+    wet_step_ = (wet - wet_) / static_cast<float>(fade_left_);
+}
+
+void EqBand::switch_to_target() noexcept {
+    switch_pending_ = false;
+    current_ = target_;
+    gliding_ = false;
+    glide_steps_left_ = 0;
+    reset();  // the new response starts from rest
+    update_coefficients();
+    if (current_.type == EqType::off) {
+        wet_ = wet_target_ = 1.0f;
+        fade_left_ = 0;
+    } else {
+        wet_ = 0.0f;
+        fade_to(1.0f);
+    }
 }
 
 void EqBand::step_toward_target() noexcept {
@@ -171,13 +203,19 @@ inline void run_stage_stereo(const SvfCoefficients& c, float (*ic)[2], float* x0
 }  // namespace
 
 void EqBand::process(float* const* buffers, std::uint32_t channels, std::uint32_t frames) noexcept {
-    if (current_.type == EqType::off) return;
     std::uint32_t done = 0;
-    while (done < frames) {
+    while (done < frames && current_.type != EqType::off) {
         std::uint32_t run = frames - done;
         if (gliding_) {
             step_toward_target();
             run = std::min(run, glide_step_frames);
+        }
+        // While a type change fades, keep the dry input to mix with: dry + wet * (filtered - dry).
+        const bool fading = fade_left_ > 0;
+        float dry[max_channels][glide_step_frames];
+        if (fading) {
+            run = std::min(run, glide_step_frames);
+            for (std::uint32_t ch = 0; ch < channels; ++ch) std::copy_n(buffers[ch] + done, run, dry[ch]);
         }
         if (channels == 2) {
             run_stage_stereo(stage_[0], ic_[0], buffers[0] + done, buffers[1] + done, run);
@@ -185,6 +223,16 @@ void EqBand::process(float* const* buffers, std::uint32_t channels, std::uint32_
         } else {
             run_stage(stage_[0], ic_[0][0], buffers[0] + done, run);
             if (two_stages_) run_stage(stage_[1], ic_[1][0], buffers[0] + done, run);
+        }
+        if (fading) {
+            for (std::uint32_t i = 0; i < run; ++i) {
+                if (fade_left_ > 0) wet_ = --fade_left_ == 0 ? wet_target_ : wet_ + wet_step_;
+                for (std::uint32_t ch = 0; ch < channels; ++ch) {
+                    float& x = buffers[ch][done + i];
+                    x = dry[ch][i] + wet_ * (x - dry[ch][i]);
+                }
+            }
+            if (fade_left_ == 0 && switch_pending_) switch_to_target();
         }
         done += run;
     }

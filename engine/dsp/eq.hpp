@@ -45,10 +45,11 @@ void design_band(const EqBandSettings& settings, double sample_rate, SvfCoeffici
 class EqBand {
 public:
     void prepare(double sample_rate, float smoothing_ms) noexcept;
-    /// New target settings; frequency, gain and Q glide there over the smoothing time.
+    /// New target settings; frequency, gain and Q glide there over the smoothing time. A change of
+    /// type or slope (including turning the band on or off) fades the old response out, switches,
+    /// and fades the new one in, each over the smoothing time.
     void set(const EqBandSettings& target) noexcept;
     const EqBandSettings& target() const noexcept { return target_; }
-    bool active() const noexcept { return current_.type != EqType::off; }
     /// Filters `frames` samples of `channels` buffers in place. Wait-free.
     void process(float* const* buffers, std::uint32_t channels, std::uint32_t frames) noexcept;
     void reset() noexcept;
@@ -56,6 +57,9 @@ public:
 private:
     void update_coefficients() noexcept;
     void step_toward_target() noexcept;
+    void begin_glide() noexcept;
+    void fade_to(float wet) noexcept;
+    void switch_to_target() noexcept;
 
     EqBandSettings target_{};
     EqBandSettings current_{};
@@ -67,6 +71,13 @@ private:
     double sample_rate_ = 48000.0;
     std::uint32_t glide_steps_left_ = 0;
     std::uint32_t glide_steps_ = 1;
+    // Type-change fade: the band outputs dry + wet * (filtered - dry).
+    float wet_ = 1.0f;
+    float wet_target_ = 1.0f;
+    float wet_step_ = 0.0f;
+    std::uint32_t fade_left_ = 0;  // frames
+    std::uint32_t fade_frames_ = 1;
+    bool switch_pending_ = false;  // fading out, then switching to target_'s type
 };
 
 /// The bands of one strip, run in order.

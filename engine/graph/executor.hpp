@@ -1,7 +1,7 @@
 // Executor: the audio thread's side of the engine.
 //
 // For every block: take the newest render plan from the mailbox, drain the parameter queue
-// (changes with a sample offset wait in a sorted, preallocated list until their frame), run the
+// (changes with a sample offset wait in a preallocated list, in order, until their frame), run the
 // plan's nodes between those frames, copy the master to the host, publish meters and report
 // events. Everything here is wait-free: no allocation, lock, I/O or exception once constructed.
 #pragma once
