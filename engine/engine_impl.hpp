@@ -67,6 +67,54 @@ struct Engine::Impl {
         }
         const std::uint64_t applied = executor.applied_through();
         std::erase_if(graveyard, [&](const Retired& r) { return r.object.use_count() == 1 && applied >= r.sent_through; });
+        finish_fades(false);
+    }
+
+    /// How long a removed item keeps playing while it fades: the smoothing ramp (at least the
+    /// effects' 20 ms mix ramp) and one block of margin, in frames.
+    std::uint64_t fade_frames() const {
+        const double ms = std::max(20.0, static_cast<double>(options.smoothing_ms));
+        return static_cast<std::uint64_t>(std::ceil(ms * 1e-3 * options.sample_rate)) + options.max_block_frames;
+    }
+
+    /// Takes removed sends, effects and strips out of the render plan once their fade has played
+    /// (all of them at once if `now`), and publishes the smaller plan.
+    void finish_fades(bool now) {
+        const std::uint64_t applied = executor.applied_through();  // acquire: orders frames() after
+        const std::uint64_t frames = executor.frames();
+        const std::uint64_t needed = fade_frames();
+        auto done = [&](Fade& f) {
+            if (now) return true;
+            if (f.started_at_frame == UINT64_MAX && applied >= f.sequence) f.started_at_frame = frames;
+            return f.started_at_frame != UINT64_MAX && frames >= f.started_at_frame + needed;
+        };
+        bool changed = false;
+        auto sweep = [&](StripModel& s) {
+            changed |= std::erase_if(s.sends, [&](SendModel& send) { return send.fade.active() && done(send.fade); }) > 0;
+            changed |= std::erase_if(s.effects, [&](EffectModel& e) {
+                           if (!e.fade.active() || !done(e.fade)) return false;
+                           retire(e.unit);
+                           return true;
+                       }) > 0;
+        };
+        for (StripModel& s : model.strips) sweep(s);
+        for (StripModel& s : model.fading) sweep(s);
+        changed |= std::erase_if(model.fading, [&](StripModel& s) {
+                       if (!done(s.fade)) return false;
+                       retire(s.strip);
+                       for (EffectModel& e : s.effects) retire(e.unit);
+                       return true;
+                   }) > 0;
+        if (changed) publish();
+    }
+
+    /// After a routing edit that made a cycle: a removed send still fading out may be what closes
+    /// it. Ends every fade at once and says whether a cycle remains.
+    std::optional<std::string> cycle_after_fades() {
+        auto cycle = model.find_cycle();
+        if (!cycle) return cycle;
+        finish_fades(true);
+        return model.find_cycle();
     }
 
     void retire(std::shared_ptr<void> object) { graveyard.push_back({std::move(object), sequence}); }

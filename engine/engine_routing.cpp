@@ -67,17 +67,23 @@ Status Engine::remove(std::string_view path) {
     StripModel* s = model.find_path(path);
     if (s == nullptr || s->kind == StripKind::master)
         return path == "master" ? Status{Status::Code::invalid_value, "the master cannot be removed"} : not_found("strip", path);
-    if (Status st = impl_->room_for(0); !st) return st;
+    if (Status st = impl_->room_for(1); !st) return st;
     const std::uint32_t id = s->id;
     impl_->removed_paths[id] = s->path();
-    impl_->retire(s->strip);
-    for (auto& e : s->effects) impl_->retire(e.unit);
+    // The strip leaves names and paths now; it stays in the render plan, muted, until the mute's
+    // ramp has played (Impl::finish_fades), so a track removed while it sounds does not click.
+    StripModel gone = std::move(*s);
     model.strips.erase(model.strips.begin() + (s - model.strips.data()));
-    for (auto& other : model.strips) {
-        if (other.output == StripModel::Output::bus && other.output_bus == id) other.output = StripModel::Output::master;
-        std::erase_if(other.sends, [&](const SendModel& send) { return send.bus_id == id; });
-    }
-    std::vector<ParamChange> changes;
+    for (auto* list : {&model.strips, &model.fading})
+        for (StripModel& other : *list) {
+            if (other.output == StripModel::Output::bus && other.output_bus == id) other.output = StripModel::Output::master;
+            std::erase_if(other.sends, [&](const SendModel& send) { return send.bus_id == id; });
+        }
+    std::vector<ParamChange> changes(1);
+    changes[0] = {gone.strip.get(), 0, 1.0f, 0, ParamId::mute, 0};
+    gone.effective_mute = true;
+    gone.fade.sequence = impl_->sequence + 1;  // the mute is the first message pushed below
+    model.fading.push_back(std::move(gone));
     return impl_->commit_topology(changes);
 }
 
@@ -103,7 +109,7 @@ Status Engine::set_output(std::string_view path, std::string_view destination) {
         s->output = StripModel::Output::bus;
         s->output_bus = bus->id;
     }
-    if (auto cycle = model.find_cycle()) {
+    if (auto cycle = impl_->cycle_after_fades()) {
         s->output = old_output;
         s->output_bus = old_bus;
         return {Status::Code::cycle, fmt::format("routing {} to {} would make a cycle: {}", path, destination, *cycle)};
@@ -122,7 +128,7 @@ Status Engine::add_send(std::string_view path, std::string_view bus_path, double
     const StripModel* bus = bus_path.starts_with("bus.") ? model.find_path(bus_path) : nullptr;
     if (bus == nullptr) return {Status::Code::unknown_path, fmt::format("no bus '{}' to send to", bus_path)};
     for (const auto& send : s->sends)
-        if (send.bus_id == bus->id)
+        if (send.bus_id == bus->id && !send.fade.active())
             return {Status::Code::duplicate_name, fmt::format("{} already sends to {}", path, bus_path)};
     if (s->sends.size() >= max_sends)
         return {Status::Code::limit_reached, fmt::format("{} has {} sends, the most a strip can have", path, max_sends)};
@@ -132,8 +138,8 @@ Status Engine::add_send(std::string_view path, std::string_view bus_path, double
     if (Status st = impl_->room_for(3); !st) return st;
     std::uint32_t slot = 0;
     while (std::any_of(s->sends.begin(), s->sends.end(), [&](const SendModel& m) { return m.slot == slot; })) ++slot;
-    s->sends.push_back({bus->id, slot, static_cast<float>(level_db), pre_fader});
-    if (auto cycle = model.find_cycle()) {
+    s->sends.push_back({bus->id, slot, static_cast<float>(level_db), pre_fader, {}});
+    if (auto cycle = impl_->cycle_after_fades()) {
         s->sends.pop_back();
         return {Status::Code::cycle, fmt::format("a send from {} to {} would make a cycle: {}", path, bus_path, *cycle)};
     }
@@ -153,10 +159,14 @@ Status Engine::remove_send(std::string_view path, std::string_view bus_path) {
     const StripModel* bus = model.find_path(bus_path);
     if (s == nullptr) return not_found("strip", path);
     if (bus == nullptr) return not_found("bus", bus_path);
-    if (Status st = impl_->room_for(0); !st) return st;
-    const auto removed = std::erase_if(s->sends, [&](const SendModel& m) { return m.bus_id == bus->id; });
-    if (removed == 0) return {Status::Code::unknown_path, fmt::format("{} has no send to {}", path, bus_path)};
-    std::vector<ParamChange> changes;
+    auto it = std::find_if(s->sends.begin(), s->sends.end(),
+                           [&](const SendModel& m) { return m.bus_id == bus->id && !m.fade.active(); });
+    if (it == s->sends.end()) return {Status::Code::unknown_path, fmt::format("{} has no send to {}", path, bus_path)};
+    if (Status st = impl_->room_for(1); !st) return st;
+    // The send's level fades to silence; the plan drops the send once that has played.
+    std::vector<ParamChange> changes(1);
+    changes[0] = {s->strip.get(), 0, -120.0f, 0, ParamId::send_level_db, static_cast<std::uint8_t>(it->slot)};
+    it->fade.sequence = impl_->sequence + 1;
     return impl_->commit_topology(changes);
 }
 
@@ -169,7 +179,8 @@ Status Engine::add_effect(std::string_view path, Effect effect) {
         return {Status::Code::invalid_value, fmt::format("{}: effects go on buses and the master, not on tracks", path)};
     const char* name = effect == Effect::reverb ? "reverb" : "delay";
     for (const auto& e : s->effects)
-        if (e.kind == effect) return {Status::Code::duplicate_name, fmt::format("{} has a {} already", path, name)};
+        if (e.kind == effect && !e.fade.active())
+            return {Status::Code::duplicate_name, fmt::format("{} has a {} already", path, name)};
     if (Status st = impl_->room_for(0); !st) return st;
     EffectModel e;
     e.kind = effect;
@@ -198,13 +209,18 @@ Status Engine::remove_effect(std::string_view path, Effect effect) {
     impl_->collect();
     StripModel* s = impl_->model.find_path(path);
     if (s == nullptr) return not_found("bus", path);
-    if (Status st = impl_->room_for(0); !st) return st;
-    auto it = std::find_if(s->effects.begin(), s->effects.end(), [&](const EffectModel& e) { return e.kind == effect; });
+    auto it = std::find_if(s->effects.begin(), s->effects.end(),
+                           [&](const EffectModel& e) { return e.kind == effect && !e.fade.active(); });
     if (it == s->effects.end())
         return {Status::Code::unknown_path, fmt::format("{} has no {}", path, effect == Effect::reverb ? "reverb" : "delay")};
-    impl_->retire(it->unit);
-    s->effects.erase(it);
-    std::vector<ParamChange> changes;
+    if (Status st = impl_->room_for(1); !st) return st;
+    // The effect's mix fades to dry (what the bus passes once the effect is gone); the plan drops
+    // it once that has played.
+    const auto mix = static_cast<std::uint8_t>(effect == Effect::reverb ? static_cast<std::uint8_t>(dsp::ReverbParam::mix)
+                                                                       : static_cast<std::uint8_t>(dsp::DelayParam::mix));
+    std::vector<ParamChange> changes(1);
+    changes[0] = {it->unit.get(), 0, 0.0f, 0, ParamId::effect, mix};
+    it->fade.sequence = impl_->sequence + 1;
     return impl_->commit_topology(changes);
 }
 

@@ -216,3 +216,80 @@ TEST_CASE("a host block larger than max_block_frames is processed in chunks, tra
     CHECK(std::memcmp(small.left.data(), large.left.data(), small.left.size() * sizeof(float)) == 0);
     CHECK(std::memcmp(small.right.data(), large.right.data(), small.right.size() * sizeof(float)) == 0);
 }
+
+namespace {
+double largest_step(const std::vector<float>& x) {
+    double s = 0.0;
+    for (std::size_t i = 1; i < x.size(); ++i) s = std::max(s, double(std::fabs(x[i] - x[i - 1])));
+    return s;
+}
+}  // namespace
+
+TEST_CASE("a track removed while it sounds fades out over the ramp, then leaves the plan", "[routing][fade]") {
+    Engine e(EngineOptions{.max_block_frames = 64});
+    RTMIX_REQUIRE_OK(e.add_track("t", 1));
+    const std::vector<float> dc(9600, 1.0f);
+    render(e, {dc}, 4800, 64);
+    const std::uint64_t plans_before = e.stats().plans_published;
+    RTMIX_REQUIRE_OK(e.remove("track.t"));
+    CHECK_FALSE(e.meter("track.t", *std::make_unique<StripMeter>()));  // gone from names at once
+    const auto out = render(e, {dc}, 9600, 64);
+    CHECK(largest_step(out.left) <= centre / 960.0 * 1.001);  // 20 ms ramp at 48 kHz
+    CHECK(out.left[959] == 0.0f);
+    CHECK(out.left.back() == 0.0f);
+    // The control side drops the strip from the plan on a control call once it has seen the mute
+    // applied and then a fade's worth of frames played (never earlier).
+    (void)e.poll_events();
+    render(e, {dc}, 4800, 64);
+    (void)e.poll_events();
+    CHECK(e.stats().plans_published == plans_before + 2);
+    RTMIX_REQUIRE_OK(e.add_track("t", 1));  // the name is free again
+}
+
+TEST_CASE("a send removed while it sounds fades out, and its path is free at once", "[routing][fade]") {
+    Engine e(EngineOptions{.max_block_frames = 64});
+    RTMIX_REQUIRE_OK(e.add_track("t", 1));
+    RTMIX_REQUIRE_OK(e.add_bus("fx"));
+    RTMIX_REQUIRE_OK(e.set_output("track.t", ""));
+    RTMIX_REQUIRE_OK(e.add_send("track.t", "bus.fx", 0.0));
+    const std::vector<float> dc(9600, 1.0f);
+    render(e, {dc}, 4800, 64);
+    RTMIX_REQUIRE_OK(e.remove_send("track.t", "bus.fx"));
+    double level = 0;
+    CHECK(e.get("track.t.send.fx.level_db", level).code() == Status::Code::unknown_path);
+    const auto out = render(e, {dc}, 9600, 64);
+    CHECK(largest_step(out.left) <= centre / 960.0 * 1.001);
+    CHECK(out.left.back() == 0.0f);
+    RTMIX_REQUIRE_OK(e.add_send("track.t", "bus.fx", -6.0));  // a new send while the old one fades
+    (void)e.poll_events();
+    const auto again = render(e, {dc}, 4800, 64);
+    CHECK(again.left.back() == Approx(centre * db(-6.0)).margin(1e-6));
+}
+
+TEST_CASE("a reverb removed while it rings crossfades to the dry bus signal", "[routing][fade]") {
+    auto build = [](Engine& e) {
+        RTMIX_REQUIRE_OK(e.add_track("t", 1));
+        RTMIX_REQUIRE_OK(e.add_bus("verb"));
+        RTMIX_REQUIRE_OK(e.add_effect("bus.verb", Effect::reverb));
+        RTMIX_REQUIRE_OK(e.set_output("track.t", ""));
+        RTMIX_REQUIRE_OK(e.add_send("track.t", "bus.verb", 0.0));
+    };
+    Engine kept(EngineOptions{.max_block_frames = 64}), removed(EngineOptions{.max_block_frames = 64});
+    build(kept);
+    build(removed);
+    const std::vector<float> tone = test::sine(330.0, 48000.0, 24000, 0.5);
+    render(kept, {tone}, 24000, 64);
+    render(removed, {tone}, 24000, 64);
+    RTMIX_REQUIRE_OK(removed.remove_effect("bus.verb", Effect::reverb));
+    const std::vector<float> next = test::sine(330.0, 48000.0, 48000, 0.5);
+    const auto wet = render(kept, {next}, 4800, 64);
+    const auto out = render(removed, {next}, 4800, 64);
+    // At the moment of removal nothing jumps: the output starts where the reverb was...
+    CHECK(std::fabs(out.left[0] - wet.left[0]) < 0.01);
+    // ...and ends as the dry send into the bus (equal-power centre pan of the tone).
+    CHECK(out.left[4000] == Approx(next[4000] * centre).margin(1e-6));
+    (void)removed.poll_events();
+    double decay = 0;
+    CHECK(removed.get("bus.verb.reverb.decay_s", decay).code() == Status::Code::unknown_path);
+    RTMIX_REQUIRE_OK(removed.add_effect("bus.verb", Effect::reverb));  // can come back at once
+}

@@ -82,7 +82,7 @@ bool applies_to(const ParamSpec& spec, const StripModel& s) {
 
 bool has_effect(const StripModel& s, Effect kind, std::uint32_t& position) {
     for (std::uint32_t i = 0; i < s.effects.size(); ++i)
-        if (s.effects[i].kind == kind) {
+        if (s.effects[i].kind == kind && !s.effects[i].fade.active()) {
             position = i;
             return true;
         }
@@ -102,7 +102,7 @@ void append_paths(const Model& model, const StripModel& s, std::vector<std::stri
                 break;
             case Scope::send:
                 for (const SendModel& send : s.sends)
-                    if (const StripModel* bus = model.find(send.bus_id))
+                    if (const StripModel* bus = model.find(send.bus_id); bus != nullptr && !send.fade.active())
                         out.push_back(fmt::format("{}send.{}.{}", base, bus->name, spec.key));
                 break;
             case Scope::reverb:
@@ -200,7 +200,7 @@ Status resolve_param(Model& model, std::string_view path, double sample_rate, Re
         bool found = false;
         for (std::uint32_t i = 0; i < strip->sends.size() && !found; ++i) {
             const StripModel* bus = model.find(strip->sends[i].bus_id);
-            if (bus != nullptr && bus->name == bus_name) {
+            if (bus != nullptr && bus->name == bus_name && !strip->sends[i].fade.active()) {
                 index = i;
                 found = true;
             }

@@ -20,19 +20,23 @@ PlanNode::Kind node_kind(StripKind k) {
 }  // namespace
 
 std::unique_ptr<RenderPlan> compile_plan(const Model& model, std::uint32_t max_block_frames) {
-    const std::size_t n = model.strips.size();
+    // Every strip the plan runs: the model's, then the removed ones still fading out.
+    std::vector<const StripModel*> all;
+    all.reserve(model.strips.size() + model.fading.size());
+    for (const StripModel& s : model.strips) all.push_back(&s);
+    for (const StripModel& s : model.fading) all.push_back(&s);
+    const std::size_t n = all.size();
     std::unordered_map<std::uint32_t, std::size_t> index_of;
     index_of.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) index_of.emplace(model.strips[i].id, i);
+    for (std::size_t i = 0; i < n; ++i) index_of.emplace(all[i]->id, i);
 
     // Who feeds whom; a destination that does not exist (cannot happen in a consistent model)
     // is ignored.
     std::vector<std::vector<std::size_t>> consumers(n);
     std::vector<std::uint32_t> waiting(n, 0);
     for (std::size_t i = 0; i < n; ++i) {
-        std::vector<std::uint32_t> dests = model.destinations(model.strips[i]);
-        if (model.strips[i].kind != StripKind::master &&
-            model.strips[i].output == StripModel::Output::master)
+        std::vector<std::uint32_t> dests = model.destinations(*all[i]);
+        if (all[i]->kind != StripKind::master && all[i]->output == StripModel::Output::master)
             dests.push_back(model.strips.front().id);
         std::sort(dests.begin(), dests.end());
         dests.erase(std::unique(dests.begin(), dests.end()), dests.end());
@@ -72,7 +76,7 @@ std::unique_ptr<RenderPlan> compile_plan(const Model& model, std::uint32_t max_b
     // Send buffers, keyed by (source model index, send index).
     std::vector<std::vector<std::uint32_t>> send_buffer(n);
     for (std::size_t k = 0; k < order.size(); ++k) {
-        const StripModel& s = model.strips[order[k]];
+        const StripModel& s = *all[order[k]];
         PlanNode& node = plan->nodes[k];
         node.kind = node_kind(s.kind);
         node.strip = s.strip.get();
@@ -102,12 +106,12 @@ std::unique_ptr<RenderPlan> compile_plan(const Model& model, std::uint32_t max_b
 
     // The inputs of every bus, in model order of their sources: outputs before sends.
     for (std::size_t k = 0; k < order.size(); ++k) {
-        const StripModel& dest = model.strips[order[k]];
+        const StripModel& dest = *all[order[k]];
         if (dest.kind == StripKind::track) continue;
         PlanNode& node = plan->nodes[k];
         node.first_input = static_cast<std::uint32_t>(plan->bus_inputs.size());
         for (std::size_t i = 0; i < n; ++i) {
-            const StripModel& src = model.strips[i];
+            const StripModel& src = *all[i];
             if (src.kind == StripKind::master) continue;
             const bool to_master = dest.kind == StripKind::master && src.output == StripModel::Output::master;
             const bool to_bus = src.output == StripModel::Output::bus && src.output_bus == dest.id;

@@ -51,6 +51,7 @@ void Executor::run_chunk(const float* const* inputs, std::uint32_t input_channel
 
     if (plan_ != nullptr)
         for (const PlanNode& node : plan_->nodes) node.strip->publish_meter(frames);
+    frames_.store(frames_.load(std::memory_order_relaxed) + frames, std::memory_order_relaxed);
     publish_progress();
 }
 

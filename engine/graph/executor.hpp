@@ -36,6 +36,8 @@ public:
     std::uint64_t applied_through() const noexcept { return applied_through_.load(std::memory_order_acquire); }
     std::uint64_t params_applied() const noexcept { return applied_.load(std::memory_order_relaxed); }
     std::uint64_t blocks() const noexcept { return blocks_.load(std::memory_order_relaxed); }
+    /// Frames processed since the start.
+    std::uint64_t frames() const noexcept { return frames_.load(std::memory_order_relaxed); }
     std::uint64_t events_lost() const noexcept { return events_lost_.load(std::memory_order_relaxed); }
 
 private:
@@ -65,6 +67,7 @@ private:
     std::atomic<std::uint64_t> applied_through_{0};
     std::atomic<std::uint64_t> applied_{0};
     std::atomic<std::uint64_t> blocks_{0};
+    std::atomic<std::uint64_t> frames_{0};
     std::atomic<std::uint64_t> events_lost_{0};
 };
 

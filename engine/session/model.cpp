@@ -39,10 +39,11 @@ const StripModel* Model::find_path(std::string_view path) const {
     return const_cast<Model*>(this)->find_path(path);
 }
 
-std::vector<std::uint32_t> Model::destinations(const StripModel& s) const {
+std::vector<std::uint32_t> Model::destinations(const StripModel& s, bool include_fading) const {
     std::vector<std::uint32_t> out;
     if (s.output == StripModel::Output::bus) out.push_back(s.output_bus);
-    for (const auto& send : s.sends) out.push_back(send.bus_id);
+    for (const auto& send : s.sends)
+        if (include_fading || !send.fade.active()) out.push_back(send.bus_id);
     return out;
 }
 
@@ -63,7 +64,7 @@ std::vector<bool> Model::effective_mutes() const {
         return n;
     };
     for (std::size_t i = 0; i < n; ++i)
-        for (std::uint32_t d : destinations(strips[i])) {
+        for (std::uint32_t d : destinations(strips[i], false)) {
             const std::size_t j = index_of(d);
             if (j == n) continue;
             feeds[i].push_back(j);

@@ -23,17 +23,28 @@ namespace rtmix::engine {
 
 enum class StripKind : std::uint8_t { track, bus, master };
 
+/// Marks something removed by the user that still plays out a fade before it leaves the render
+/// plan: it is invisible to names and paths, but the plan keeps it until the audio thread has
+/// applied the fade message (`sequence`) and played a fade's worth of frames after that.
+struct Fade {
+    std::uint64_t sequence = 0;                   // 0: not fading
+    std::uint64_t started_at_frame = UINT64_MAX;  // when the control side saw the message applied
+    bool active() const noexcept { return sequence != 0; }
+};
+
 struct SendModel {
     std::uint32_t bus_id = 0;
     std::uint32_t slot = 0;  // index into the source Strip's send states
     float level_db = 0.0f;
     bool pre_fader = false;
+    Fade fade;
 };
 
 struct EffectModel {
     Effect kind = Effect::reverb;
     std::shared_ptr<EffectUnit> unit;
     std::array<float, 8> values{};  // indexed by dsp::ReverbParam / dsp::DelayParam
+    Fade fade;                      // removed: the mix fades to dry first
 };
 
 struct StripModel {
@@ -63,6 +74,7 @@ struct StripModel {
     bool effective_mute = false;  // what the audio side was last told
 
     std::shared_ptr<Strip> strip;
+    Fade fade;  // set for strips in Model::fading
 
     /// "track.NAME", "bus.NAME" or "master".
     std::string path() const;
@@ -70,6 +82,7 @@ struct StripModel {
 
 struct Model {
     std::vector<StripModel> strips;  // strips[0] is the master; then in order of creation
+    std::vector<StripModel> fading;  // removed strips fading out; still in the render plan
     std::uint32_t next_id = 1;
 
     StripModel* find(std::uint32_t id);
@@ -86,8 +99,9 @@ struct Model {
     /// A routing cycle as "bus 'a' -> bus 'b' -> bus 'a'", if there is one.
     std::optional<std::string> find_cycle() const;
 
-    /// The ids a strip feeds directly: its output bus and the buses it sends to.
-    std::vector<std::uint32_t> destinations(const StripModel& s) const;
+    /// The ids a strip feeds directly: its output bus and the buses it sends to (with the sends
+    /// still fading out after their removal, unless `include_fading` is false).
+    std::vector<std::uint32_t> destinations(const StripModel& s, bool include_fading = true) const;
 };
 
 }  // namespace rtmix::engine
