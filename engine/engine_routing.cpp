@@ -21,6 +21,15 @@ Status check_name(std::string_view name) {
                         name)};
 }
 
+/// The lowest send slot of `s` not in use (max_sends if all are).
+std::uint32_t free_send_slot(const StripModel& s) {
+    std::uint32_t slot = 0;
+    while (slot < max_sends &&
+           std::any_of(s.sends.begin(), s.sends.end(), [&](const SendModel& m) { return m.slot == slot; }))
+        ++slot;
+    return slot;
+}
+
 }  // namespace
 
 Status Engine::add_track(std::string_view name, std::uint32_t channels, std::int32_t first_input_channel) {
@@ -94,7 +103,7 @@ Status Engine::set_output(std::string_view path, std::string_view destination) {
     StripModel* s = model.find_path(path);
     if (s == nullptr) return not_found("strip", path);
     if (s->kind == StripKind::master) return {Status::Code::invalid_value, "the master's output is the host's output"};
-    if (Status st = impl_->room_for(0); !st) return st;
+    if (Status st = impl_->room_for(4); !st) return st;
     const auto old_output = s->output;
     const auto old_bus = s->output_bus;
     if (destination == "master") {
@@ -114,7 +123,23 @@ Status Engine::set_output(std::string_view path, std::string_view destination) {
         s->output_bus = old_bus;
         return {Status::Code::cycle, fmt::format("routing {} to {} would make a cycle: {}", path, destination, *cycle)};
     }
+    if (s->output == old_output && (old_output != StripModel::Output::bus || s->output_bus == old_bus)) return {};
+    // A crossfade: the old route plays on as a post-fader send at unity that fades out (removed
+    // like any send once faded), while the output fades in at its new destination.
     std::vector<ParamChange> changes;
+    Strip* strip = s->strip.get();
+    const std::uint32_t slot = free_send_slot(*s);
+    if (old_output != StripModel::Output::none && slot < max_sends) {
+        const std::uint32_t old_id = old_output == StripModel::Output::master ? model.strips.front().id : old_bus;
+        const auto index = static_cast<std::uint8_t>(slot);
+        changes.push_back({strip, 0, 0.0f, 0, ParamId::send_pre_fader, index});
+        changes.push_back({strip, 0, 0.0f, 0, ParamId::send_start, index});
+        changes.push_back({strip, 0, -120.0f, 0, ParamId::send_level_db, index});
+        SendModel old_route{old_id, slot, -120.0f, false, {}};
+        old_route.fade.sequence = impl_->sequence + changes.size();
+        s->sends.push_back(old_route);
+    }
+    if (s->output != StripModel::Output::none) changes.push_back({strip, 0, 0.0f, 0, ParamId::output_fade_in, 0});
     return impl_->commit_topology(changes);
 }
 
@@ -136,8 +161,7 @@ Status Engine::add_send(std::string_view path, std::string_view bus_path, double
     if (!(level_db >= -120.0 && level_db <= 12.0))
         return {Status::Code::out_of_range, fmt::format("send level {} dB: out of range [-120, 12]", level_db)};
     if (Status st = impl_->room_for(3); !st) return st;
-    std::uint32_t slot = 0;
-    while (std::any_of(s->sends.begin(), s->sends.end(), [&](const SendModel& m) { return m.slot == slot; })) ++slot;
+    const std::uint32_t slot = free_send_slot(*s);
     s->sends.push_back({bus->id, slot, static_cast<float>(level_db), pre_fader, {}});
     if (auto cycle = impl_->cycle_after_fades()) {
         s->sends.pop_back();

@@ -30,8 +30,8 @@ TEST_CASE("control floods while the audio thread runs: no race, every accepted c
         done = true;
     });
 
-    std::uint64_t accepted = 0, refused_full = 0;
-    int round = 0;
+    std::uint64_t accepted = 0, refused_full = 0, last_edit_block = 0;
+    int round = 0, edits = 0;
     while (!done) {
         ++round;
         const double g = -double(round % 40);
@@ -40,15 +40,20 @@ TEST_CASE("control floods while the audio thread runs: no race, every accepted c
         REQUIRE((s.ok() || s.code() == Status::Code::queue_full));
         s = e.set("bus.grp.eq.1.freq_hz", 100.0 + round % 5000);
         (s.ok() ? accepted : refused_full) += 1;
-        if (round % 50 == 0) {
-            // Topology: a track appears with a send and goes again; the group is rerouted.
+        // Topology, paced by the audio (at most one edit round per 4 blocks, like a fast host):
+        // a track appears with a send and goes again; the group is rerouted. Removed strips and
+        // routes fade out for 20 ms, so an unpaced flood would keep hundreds of them in the plan.
+        const std::uint64_t block = e.stats().blocks_processed;
+        if (round % 50 == 0 && block >= last_edit_block + 4) {
+            last_edit_block = block;
+            ++edits;
             const std::string name = std::string("t").append(std::to_string(round));
             if (e.add_track(name, 1).ok()) {
                 (void)e.add_send("track." + name, "bus.verb", -6.0);
                 (void)e.set("track." + name + ".pan", 0.5);
                 (void)e.remove("track." + name);
             }
-            (void)e.set_output("bus.grp", round % 100 == 0 ? "bus.verb" : "master");
+            (void)e.set_output("bus.grp", edits % 2 == 0 ? "bus.verb" : "master");
             (void)e.poll_events();
         }
         if (round % 7 == 0) std::this_thread::yield();
@@ -61,10 +66,12 @@ TEST_CASE("control floods while the audio thread runs: no race, every accepted c
     const std::vector<float> steady(64 * 40, 0.5f);
     test::render(e, {steady}, steady.size(), 64);
     const EngineStats stats = e.stats();
-    INFO("accepted " << accepted << ", refused (queue full) " << refused_full << ", rounds " << round);
+    INFO("accepted " << accepted << ", refused (queue full) " << refused_full << ", rounds " << round << ", edits "
+                      << edits);
     CHECK(stats.blocks_processed >= blocks);
     CHECK(stats.params_applied == stats.params_sent);
     CHECK(accepted > 1000);
+    CHECK(edits > 100);
     // The last value set is what is heard: 0.5 * -6 dB * equal-power centre, through unity buses.
     const auto out = test::render(e, {steady}, steady.size(), 64);
     CHECK(out.left.back() == Approx(0.5 * std::pow(10.0, -6.0 / 20.0) * std::sqrt(0.5)).margin(1e-4));

@@ -68,19 +68,24 @@ TEST_CASE("process() neither allocates nor locks under parameter floods and topo
         }
         stop = true;
     });
-    int round = 0;
+    int round = 0, edits = 0;
+    std::uint64_t last_edit_block = 0;
     while (!stop) {
         ++round;
         (void)e.set("track.kick.gain_db", -double(round % 30), static_cast<std::uint32_t>(round % 300));
         (void)e.set("track.keys.eq.2.freq_hz", 200.0 + round % 3000);
         (void)e.set("bus.verb.reverb.size", (round % 10) / 10.0);
         (void)e.set("track.kick.solo", round % 3 == 0 ? 1.0 : 0.0);
-        if (round % 20 == 0) {
+        // Routing edits paced by the audio (one round per 4 blocks): removals fade out for 20 ms.
+        const std::uint64_t block = e.stats().blocks_processed;
+        if (round % 20 == 0 && block >= last_edit_block + 4) {
+            last_edit_block = block;
+            ++edits;
             const std::string name = std::string("tmp").append(std::to_string(round));
             (void)e.add_track(name, 1);
             (void)e.add_send("track." + name, "bus.verb", -3.0, true);
             (void)e.add_effect("bus.drums", Effect::delay);
-            (void)e.set_output("track.keys", round % 40 == 0 ? "bus.drums" : "master");
+            (void)e.set_output("track.keys", edits % 2 == 0 ? "bus.drums" : "master");
             (void)e.remove("track." + name);
             (void)e.remove_effect("bus.drums", Effect::delay);
             (void)e.poll_events();
@@ -89,8 +94,9 @@ TEST_CASE("process() neither allocates nor locks under parameter floods and topo
     }
     audio.join();
     const rt::Violations v = rt::violations();
-    INFO("control rounds: " << round);
+    INFO("control rounds: " << round << ", routing edit rounds: " << edits);
     CHECK(round > 100);
+    CHECK(edits > 100);
     CHECK(v.allocations == 0);
     CHECK(v.locks == 0);
 }

@@ -57,8 +57,9 @@ TEST_CASE("an unconnected strip and an empty bus are silent at the master", "[ro
     RTMIX_REQUIRE_OK(e.add_bus("empty"));
     RTMIX_REQUIRE_OK(e.set_output("track.t", ""));
     const auto out = render(e, {test::sine(100.0, 48000.0, 4800)}, 4800);
-    CHECK(test::peak(out.left.data(), 0, 4800) == 0.0);
-    CHECK(test::peak(out.right.data(), 0, 4800) == 0.0);
+    // Silent once the reroute's 20 ms crossfade away from the master has played.
+    CHECK(test::peak(out.left.data(), 960, 4800) == 0.0);
+    CHECK(test::peak(out.right.data(), 960, 4800) == 0.0);
     StripMeter m{};
     REQUIRE(e.meter("track.t", m));
     CHECK(m.peak_dbfs[0] > -4.0f);  // the strip itself still runs and meters
@@ -292,4 +293,27 @@ TEST_CASE("a reverb removed while it rings crossfades to the dry bus signal", "[
     double decay = 0;
     CHECK(removed.get("bus.verb.reverb.decay_s", decay).code() == Status::Code::unknown_path);
     RTMIX_REQUIRE_OK(removed.add_effect("bus.verb", Effect::reverb));  // can come back at once
+}
+
+TEST_CASE("a reroute crossfades from the old destination to the new one without a step", "[routing][fade]") {
+    Engine e(EngineOptions{.max_block_frames = 64});
+    RTMIX_REQUIRE_OK(e.add_track("t", 1));
+    RTMIX_REQUIRE_OK(e.add_bus("a"));
+    RTMIX_REQUIRE_OK(e.add_bus("b"));
+    RTMIX_REQUIRE_OK(e.set("bus.b.gain_db", -6.0));
+    RTMIX_REQUIRE_OK(e.set_output("track.t", "bus.a"));
+    const std::vector<float> dc(9600, 1.0f);
+    render(e, {dc}, 4800, 64);
+    RTMIX_REQUIRE_OK(e.set_output("track.t", "bus.b"));
+    const auto out = render(e, {dc}, 9600, 64);
+    // An equal-gain crossfade between two constant levels is a straight line over the 20 ms ramp.
+    const double from = centre, to = centre * db(-6.0);
+    CHECK(largest_step(out.left) <= (from - to) / 960.0 * 1.001);
+    CHECK(out.left[479] == Approx((from + to) / 2).margin(1e-3));
+    CHECK(out.left.back() == Approx(to).margin(1e-6));
+    (void)e.poll_events();
+    render(e, {dc}, 4800, 64);
+    (void)e.poll_events();  // the old route has left the plan
+    const auto later = render(e, {dc}, 256, 64);
+    CHECK(later.left.back() == Approx(to).margin(1e-6));
 }

@@ -33,7 +33,9 @@ enum class ParamId : std::uint8_t {
     mute,            // the effective mute: explicit mute or silenced by someone else's solo
     send_level_db,   // index = send slot
     send_pre_fader,  // index = send slot
-    send_reset,      // index = send slot: a new send starts from its level, not from silence
+    send_reset,      // index = send slot: a new send fades in from silence to its level
+    send_start,      // index = send slot: the send's level jumps to `value` dB (no ramp)
+    output_fade_in,  // the strip's main output (not its sends) fades in from silence: a reroute
     effect,          // index = the effect's own parameter number
     reset_meters,    // target is null: every strip of the current plan
 };

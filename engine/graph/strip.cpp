@@ -56,6 +56,8 @@ Strip::Strip(std::uint32_t id, std::uint32_t channels, double sample_rate, float
 
     input_gain_.set_ramp_frames(ramp_frames_);
     input_gain_.reset(1.0f);
+    output_fade_.set_ramp_frames(ramp_frames_);
+    output_fade_.reset(1.0f);
     for (int c = 0; c < 2; ++c) {
         post_gain_[c].set_ramp_frames(ramp_frames_);
         pre_gain_[c].set_ramp_frames(ramp_frames_);
@@ -125,6 +127,14 @@ void Strip::apply(ParamId id, std::uint8_t index, float value) noexcept {
             // A new send fades in from silence instead of starting with a step.
             send.level.reset(0.0f);
             send.level.set_target(fader_gain(send.level_db));
+            return;
+        case ParamId::send_start:
+            send.level_db = value;
+            send.level.reset(fader_gain(value));
+            return;
+        case ParamId::output_fade_in:
+            output_fade_.reset(0.0f);
+            output_fade_.set_target(1.0f);
             return;
         case ParamId::effect:
         case ParamId::reset_meters: return;
@@ -238,6 +248,14 @@ bool Strip::process(const StripIo& io, std::uint32_t frames) noexcept {
             float* out = tap.out[c];
             for (std::uint32_t i = 0; i < frames; ++i) out[i] = x[i] * g[i] * ramp[i];
         }
+    }
+
+    // After a reroute the output fades in at its new destination (the old one fades out as a
+    // send); the sends computed above are not part of that.
+    if (output_fade_.moving() || output_fade_.current() != 1.0f) {
+        output_fade_.fill(ramp, frames);
+        for (int c = 0; c < 2; ++c)
+            for (std::uint32_t i = 0; i < frames; ++i) post[c][i] *= ramp[i];
     }
 
     // Fader, pan and mute. Right first: for a mono source work[0] is also the left output.

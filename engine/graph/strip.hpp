@@ -103,6 +103,7 @@ private:
     bool mute_ = false;
     dsp::LinearSmoother post_gain_[2];
     dsp::LinearSmoother pre_gain_[2];
+    dsp::LinearSmoother output_fade_;  // on the main output only: the new side of a reroute
 
     struct Send {
         float level_db = 0.0f;
