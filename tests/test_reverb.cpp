@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "dsp/reverb.hpp"
@@ -23,6 +24,20 @@ void run_reverb(Reverb& reverb, std::vector<float>& left, std::vector<float>& ri
         const auto n = static_cast<std::uint32_t>(std::min(block_frames, left.size() - i));
         reverb.process(left.data() + i, right.data() + i, n);
     }
+}
+
+// The wet stereo response of a fresh reverb to a unit impulse on both inputs, 3 x decay_s long.
+std::pair<std::vector<float>, std::vector<float>> impulse_response(double fs, float decay_s, float damping) {
+    Reverb reverb(fs);
+    reverb.set(ReverbParam::damping, damping);
+    reverb.set(ReverbParam::mix, 1.0f);
+    reverb.set(ReverbParam::decay_s, decay_s);
+    reverb.reset();
+    const auto frames = static_cast<std::size_t>(3.0 * decay_s * fs);
+    std::vector<float> left(frames, 0.0f), right(frames, 0.0f);
+    left[0] = right[0] = 1.0f;
+    run_reverb(reverb, left, right);
+    return {std::move(left), std::move(right)};
 }
 
 // RT60 from an impulse response's energy (Schroeder 1965): backward-integrate the energy,
@@ -79,16 +94,8 @@ TEST_CASE("reverb tail decays by 60 dB in decay_s (Schroeder T30)", "[reverb]") 
     const float decay_s = GENERATE(0.5f, 2.0f, 4.0f);
     CAPTURE(fs, decay_s);
 
-    Reverb reverb(fs);
-    reverb.set(ReverbParam::damping, 0.0f);
-    reverb.set(ReverbParam::mix, 1.0f);
-    reverb.set(ReverbParam::decay_s, decay_s);
-    reverb.reset();
-
-    const auto frames = static_cast<std::size_t>(3.0 * decay_s * fs);
-    std::vector<float> left(frames, 0.0f), right(frames, 0.0f);
-    left[0] = right[0] = 1.0f;
-    run_reverb(reverb, left, right);
+    const auto [left, right] = impulse_response(fs, decay_s, 0.0f);
+    const std::size_t frames = left.size();
 
     std::vector<double> energy(frames);
     for (std::size_t i = 0; i < frames; ++i)
@@ -104,16 +111,8 @@ TEST_CASE("reverb damping shortens the high-frequency decay and keeps the low on
     // stay at decay_s, while the band above a few kHz must die much sooner.
     const double fs = 48000.0;
     const float decay_s = 2.0f;
-    Reverb reverb(fs);
-    reverb.set(ReverbParam::damping, 1.0f);
-    reverb.set(ReverbParam::mix, 1.0f);
-    reverb.set(ReverbParam::decay_s, decay_s);
-    reverb.reset();
-
-    const auto frames = static_cast<std::size_t>(3.0 * decay_s * fs);
-    std::vector<float> left(frames, 0.0f), right(frames, 0.0f);
-    left[0] = right[0] = 1.0f;
-    run_reverb(reverb, left, right);
+    const auto [left, right] = impulse_response(fs, decay_s, 1.0f);
+    const std::size_t frames = left.size();
 
     // Low band: three one-pole lowpasses at 150 Hz. High band: third difference (+18 dB/oct).
     const double a = std::exp(-two_pi * 150.0 / fs);
