@@ -61,23 +61,25 @@ TEST_CASE("process() neither allocates nor locks under parameter floods and topo
         std::vector<float> l(256), r(256);
         float* out[2] = {l.data(), r.data()};
         // Twice the prepared block: process() splits the call into chunks.
-        for (int b = 0; b < 20000 && !stop; ++b) {
+        for (int b = 0; !stop; ++b) {
             const float* in[3] = {b % 500 == 0 ? nan_block.data() : kick.data(), keys.data(), keys.data()};
             rt::AudioThreadScope scope;
             e.process(in, 3, out, 256);
         }
-        stop = true;
     });
     int round = 0, edits = 0;
     std::uint64_t last_edit_block = 0;
-    while (!stop) {
+    // Until the audio thread has run 20 000 chunks and the control thread 150 rounds of routing
+    // edits, whichever takes longer on this machine.
+    for (;;) {
+        const std::uint64_t block = e.stats().blocks_processed;
+        if (block >= 20000 && edits >= 150) break;
         ++round;
         (void)e.set("track.kick.gain_db", -double(round % 30), static_cast<std::uint32_t>(round % 300));
         (void)e.set("track.keys.eq.2.freq_hz", 200.0 + round % 3000);
         (void)e.set("bus.verb.reverb.size", (round % 10) / 10.0);
         (void)e.set("track.kick.solo", round % 3 == 0 ? 1.0 : 0.0);
         // Routing edits paced by the audio (one round per 4 blocks): removals fade out for 20 ms.
-        const std::uint64_t block = e.stats().blocks_processed;
         if (round % 20 == 0 && block >= last_edit_block + 4) {
             last_edit_block = block;
             ++edits;
@@ -92,11 +94,11 @@ TEST_CASE("process() neither allocates nor locks under parameter floods and topo
         }
         std::this_thread::yield();
     }
+    stop = true;
     audio.join();
     const rt::Violations v = rt::violations();
     INFO("control rounds: " << round << ", routing edit rounds: " << edits);
     CHECK(round > 100);
-    CHECK(edits > 100);
     CHECK(v.allocations == 0);
     CHECK(v.locks == 0);
 }
