@@ -90,6 +90,8 @@ TEST_CASE("process() neither allocates nor locks under parameter floods and topo
             (void)e.set_output("track.keys", edits % 2 == 0 ? "bus.drums" : "master");
             (void)e.remove("track." + name);
             (void)e.remove_effect("bus.drums", Effect::delay);
+            (void)e.remove_send("track.keys", "bus.verb");  // fades out; the re-add takes another slot
+            (void)e.add_send("track.keys", "bus.verb", -10.0);
             (void)e.poll_events();
         }
         std::this_thread::yield();
