@@ -5,13 +5,7 @@
 namespace rtmix {
 
 Engine::Engine(const EngineOptions& options) : impl_(std::make_unique<Impl>(options)) {
-    StripModel master;
-    master.id = 0;
-    master.kind = StripKind::master;
-    master.name = "master";
-    master.channels = 2;
-    master.strip = impl_->make_strip(0, 2);
-    impl_->model.strips.push_back(std::move(master));
+    impl_->model.strips.push_back(impl_->new_strip(StripKind::master, "master", 2));
     impl_->publish();
 }
 

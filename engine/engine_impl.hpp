@@ -57,9 +57,17 @@ struct Engine::Impl {
     std::vector<Retired> graveyard;
     std::unordered_map<std::uint32_t, std::string> removed_paths;
 
-    std::shared_ptr<Strip> make_strip(std::uint32_t id, std::uint32_t channels) const {
-        return std::make_shared<Strip>(id, channels, options.sample_rate, options.smoothing_ms,
-                                       options.max_block_frames);
+    /// A new strip with the next stable id and its audio-side state (allocated here, on the
+    /// control side); the caller adds it to the model.
+    StripModel new_strip(StripKind kind, std::string_view name, std::uint32_t channels) {
+        StripModel m;
+        m.id = kind == StripKind::master ? 0 : model.next_id++;
+        m.kind = kind;
+        m.name = std::string(name);
+        m.channels = channels;
+        m.strip = std::make_shared<Strip>(m.id, channels, options.sample_rate, options.smoothing_ms,
+                                          options.max_block_frames);
+        return m;
     }
 
     void collect() {

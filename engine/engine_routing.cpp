@@ -40,13 +40,8 @@ Status Engine::add_track(std::string_view name, std::uint32_t channels, std::int
         return {Status::Code::invalid_value, fmt::format("track '{}': channels must be 1 or 2, not {}", name, channels)};
     if (impl_->model.find(StripKind::track, name)) return {Status::Code::duplicate_name, fmt::format("a track '{}' exists already", name)};
     if (Status s = impl_->room_for(0); !s) return s;
-    StripModel t;
-    t.id = impl_->model.next_id++;
-    t.kind = StripKind::track;
-    t.name = std::string(name);
-    t.channels = channels;
+    StripModel t = impl_->new_strip(StripKind::track, name, channels);
     t.input_channel = first_input_channel >= 0 ? static_cast<std::uint32_t>(first_input_channel) : impl_->next_input_channel();
-    t.strip = impl_->make_strip(t.id, channels);
     impl_->model.strips.push_back(std::move(t));
     std::vector<ParamChange> changes;
     return impl_->commit_topology(changes);
@@ -58,13 +53,7 @@ Status Engine::add_bus(std::string_view name) {
     if (Status s = check_name(name); !s) return s;
     if (impl_->model.find(StripKind::bus, name)) return {Status::Code::duplicate_name, fmt::format("a bus '{}' exists already", name)};
     if (Status s = impl_->room_for(0); !s) return s;
-    StripModel b;
-    b.id = impl_->model.next_id++;
-    b.kind = StripKind::bus;
-    b.name = std::string(name);
-    b.channels = 2;
-    b.strip = impl_->make_strip(b.id, 2);
-    impl_->model.strips.push_back(std::move(b));
+    impl_->model.strips.push_back(impl_->new_strip(StripKind::bus, name, 2));
     std::vector<ParamChange> changes;
     return impl_->commit_topology(changes);
 }
