@@ -1,0 +1,275 @@
+#include "files/audio_file.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <system_error>
+
+#include <fmt/format.h>
+#include <fmt/std.h>
+#include <sndfile.h>
+#include <soxr.h>
+
+namespace rtmix::files {
+
+namespace {
+
+constexpr std::uint32_t chunk_frames = 4096;  // file frames read at a time
+
+std::string describe_format(int format) {
+    const char* major = "audio";
+    switch (format & SF_FORMAT_TYPEMASK) {
+        case SF_FORMAT_WAV: major = "WAV"; break;
+        case SF_FORMAT_WAVEX: major = "WAV (extensible)"; break;
+        case SF_FORMAT_RF64: major = "RF64"; break;
+        case SF_FORMAT_W64: major = "Wave64"; break;
+        case SF_FORMAT_AIFF: major = "AIFF"; break;
+        case SF_FORMAT_FLAC: major = "FLAC"; break;
+        case SF_FORMAT_OGG: major = "Ogg"; break;
+        case SF_FORMAT_CAF: major = "CAF"; break;
+        default: break;
+    }
+    const char* sub = "";
+    switch (format & SF_FORMAT_SUBMASK) {
+        case SF_FORMAT_PCM_S8: case SF_FORMAT_PCM_U8: sub = " 8-bit"; break;
+        case SF_FORMAT_PCM_16: sub = " 16-bit"; break;
+        case SF_FORMAT_PCM_24: sub = " 24-bit"; break;
+        case SF_FORMAT_PCM_32: sub = " 32-bit"; break;
+        case SF_FORMAT_FLOAT: sub = " 32-bit float"; break;
+        case SF_FORMAT_DOUBLE: sub = " 64-bit float"; break;
+        case SF_FORMAT_VORBIS: sub = " Vorbis"; break;
+        case SF_FORMAT_OPUS: sub = " Opus"; break;
+        default: break;
+    }
+    return std::string(major).append(sub);
+}
+
+SNDFILE* open_for_reading(const std::filesystem::path& path, SF_INFO& info) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec))
+        throw FileError(fmt::format("audio file not found: '{}'", path.string()));
+    if (std::filesystem::is_directory(path, ec))
+        throw FileError(fmt::format("'{}' is a folder, not an audio file", path.string()));
+    info = SF_INFO{};
+    SNDFILE* f = sf_open(path.c_str(), SFM_READ, &info);
+    if (f == nullptr)
+        throw FileError(fmt::format("cannot read audio file '{}': {}", path.string(), sf_strerror(nullptr)));
+    return f;
+}
+
+}  // namespace
+
+Stem probe(const std::filesystem::path& path) {
+    SF_INFO info;
+    SNDFILE* f = open_for_reading(path, info);
+    sf_close(f);
+    if (info.channels < 1 || info.channels > 2)
+        throw FileError(fmt::format("'{}' has {} channels; a track plays a mono or stereo file", path.string(),
+                                    info.channels));
+    if (info.samplerate <= 0)
+        throw FileError(fmt::format("'{}' has no valid sample rate", path.string()));
+    Stem s;
+    s.path = path;
+    s.channels = static_cast<std::uint32_t>(info.channels);
+    s.sample_rate = info.samplerate;
+    s.frames = static_cast<std::uint64_t>(std::max<sf_count_t>(info.frames, 0));
+    s.format = describe_format(info.format);
+    return s;
+}
+
+// --- StemReader ---------------------------------------------------------------------------------
+
+StemReader::StemReader(const Stem& stem, double session_rate) : stem_(stem) {
+    SF_INFO info;
+    file_ = open_for_reading(stem.path, info);
+    if (static_cast<std::uint32_t>(info.channels) != stem.channels || info.samplerate != stem.sample_rate) {
+        sf_close(file_);
+        throw FileError(fmt::format("'{}' changed since the session was loaded", stem.path.string()));
+    }
+    if (stem.sample_rate != session_rate) {
+        soxr_error_t error = nullptr;
+        resampler_ = soxr_create(stem.sample_rate, session_rate, stem.channels, &error, nullptr, nullptr, nullptr);
+        if (resampler_ == nullptr || error != nullptr) {
+            sf_close(file_);
+            throw FileError(fmt::format("cannot resample '{}': {}", stem.path.string(), error ? error : "?"));
+        }
+        length_ = static_cast<std::uint64_t>(
+            std::ceil(static_cast<double>(stem.frames) * session_rate / stem.sample_rate));
+    } else {
+        length_ = stem.frames;
+    }
+    source_.resize(static_cast<std::size_t>(chunk_frames) * stem.channels);
+}
+
+StemReader::~StemReader() {
+    if (resampler_ != nullptr) soxr_delete(resampler_);
+    if (file_ != nullptr) sf_close(file_);
+}
+
+void StemReader::start_at(std::int64_t position) {
+    silence_before_ = position < 0 ? -position : 0;
+    if (position <= 0) return;
+    const auto skip = static_cast<std::uint64_t>(position);
+    if (resampler_ == nullptr) {
+        if (skip >= stem_.frames) {
+            source_done_ = true;
+            return;
+        }
+        if (sf_seek(file_, static_cast<sf_count_t>(skip), SEEK_SET) < 0)
+            throw FileError(fmt::format("cannot seek in '{}': {}", stem_.path.string(), sf_strerror(file_)));
+        return;
+    }
+    // Resampled: run the resampler from the start and drop what precedes the position, so the
+    // output is exactly what a render from the start would have produced there.
+    std::vector<float> scratch(static_cast<std::size_t>(chunk_frames) * stem_.channels);
+    for (std::uint64_t left = skip; left > 0;) {
+        const auto n = static_cast<std::uint32_t>(std::min<std::uint64_t>(left, chunk_frames));
+        const std::uint32_t got = read_resampled(scratch.data(), n);
+        if (got == 0) break;
+        left -= got;
+    }
+}
+
+std::uint32_t StemReader::read_source(std::uint32_t frames) {
+    const sf_count_t got = sf_readf_float(file_, source_.data(), frames);
+    if (got < 0 || (got < static_cast<sf_count_t>(frames) && sf_error(file_) != SF_ERR_NO_ERROR))
+        throw FileError(fmt::format("error reading '{}': {}", stem_.path.string(), sf_strerror(file_)));
+    return static_cast<std::uint32_t>(got);
+}
+
+std::uint32_t StemReader::read_resampled(float* dst, std::uint32_t frames) {
+    std::uint32_t produced = 0;
+    while (produced < frames && !flushed_) {
+        if (source_pos_ == source_len_ && !source_done_) {
+            source_len_ = read_source(chunk_frames);
+            source_pos_ = 0;
+            if (source_len_ == 0) source_done_ = true;
+        }
+        std::size_t used = 0, made = 0;
+        const float* in = source_done_ ? nullptr : source_.data() + source_pos_ * stem_.channels;
+        const soxr_error_t error = soxr_process(resampler_, in, source_len_ - source_pos_, &used,
+                                                dst + static_cast<std::size_t>(produced) * stem_.channels,
+                                                frames - produced, &made);
+        if (error != nullptr) throw FileError(fmt::format("resampling '{}': {}", stem_.path.string(), error));
+        source_pos_ += used;
+        produced += static_cast<std::uint32_t>(made);
+        if (source_done_ && made == 0) flushed_ = true;  // end of input and nothing left inside
+    }
+    return produced;
+}
+
+void StemReader::read(float* const* out, std::uint32_t frames) {
+    const std::uint32_t channels = stem_.channels;
+    std::uint32_t done = 0;
+    // Silence before the stem starts (a positive offset).
+    if (silence_before_ > 0) {
+        const auto n = static_cast<std::uint32_t>(std::min<std::int64_t>(silence_before_, frames));
+        for (std::uint32_t c = 0; c < channels; ++c) std::fill_n(out[c], n, 0.0f);
+        silence_before_ -= n;
+        done = n;
+    }
+    if (done < frames && !(resampler_ == nullptr ? source_done_ : flushed_)) {
+        interleaved_.resize(static_cast<std::size_t>(frames) * channels);
+        std::uint32_t got = 0;
+        if (resampler_ == nullptr) {
+            while (done + got < frames) {
+                const sf_count_t n = sf_readf_float(file_, interleaved_.data() + static_cast<std::size_t>(got) * channels,
+                                                    frames - done - got);
+                if (n < 0 || (n == 0 && sf_error(file_) != SF_ERR_NO_ERROR))
+                    throw FileError(fmt::format("error reading '{}': {}", stem_.path.string(), sf_strerror(file_)));
+                if (n == 0) {
+                    source_done_ = true;
+                    break;
+                }
+                got += static_cast<std::uint32_t>(n);
+            }
+        } else {
+            got = read_resampled(interleaved_.data(), frames - done);
+        }
+        for (std::uint32_t c = 0; c < channels; ++c)
+            for (std::uint32_t i = 0; i < got; ++i) out[c][done + i] = interleaved_[static_cast<std::size_t>(i) * channels + c];
+        done += got;
+    }
+    // Silence after the stem ends.
+    for (std::uint32_t c = 0; c < channels; ++c) std::fill(out[c] + done, out[c] + frames, 0.0f);
+}
+
+// --- AsideWriter --------------------------------------------------------------------------------
+
+AsideWriter::AsideWriter(const std::filesystem::path& destination, RenderOptions::Format format, RenderOptions::Sample sample,
+                         double sample_rate)
+    : destination_(destination) {
+    int major = SF_FORMAT_WAV;
+    if (format == RenderOptions::Format::flac) major = SF_FORMAT_FLAC;
+    if (format == RenderOptions::Format::aiff) major = SF_FORMAT_AIFF;
+    int sub = sample == RenderOptions::Sample::int16 ? SF_FORMAT_PCM_16 : sample == RenderOptions::Sample::int24 ? SF_FORMAT_PCM_24 : SF_FORMAT_FLOAT;
+    if (format == RenderOptions::Format::flac && sample == RenderOptions::Sample::float32)
+        throw FileError("FLAC stores integer samples: choose 16 or 24 bits");
+    SF_INFO info{};
+    info.samplerate = static_cast<int>(std::lround(sample_rate));
+    info.channels = 2;
+    info.format = major | sub;
+    if (sf_format_check(&info) == 0) throw FileError("this file format cannot hold these samples");
+
+    std::filesystem::path folder = destination.parent_path();
+    if (folder.empty()) folder = ".";
+    std::error_code ec;
+    if (!std::filesystem::is_directory(folder, ec))
+        throw FileError(fmt::format("cannot write '{}': the folder '{}' does not exist", destination.string(),
+                                    folder.string()));
+    if (std::filesystem::is_directory(destination, ec))
+        throw FileError(fmt::format("cannot write '{}': it is a folder", destination.string()));
+
+    // A name of our own in the destination's folder (so the final rename stays on one file system).
+    int fd = -1;
+    for (unsigned attempt = 0; fd < 0; ++attempt) {
+        temp_ = folder / fmt::format(".{}.{}-{}.partial", destination.filename().string(), ::getpid(), attempt);
+        fd = ::open(temp_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && (errno != EEXIST || attempt > 100))
+            throw FileError(fmt::format("cannot write in '{}': {}", folder.string(), std::strerror(errno)));
+    }
+    file_ = sf_open_fd(fd, SFM_WRITE, &info, SF_TRUE);
+    if (file_ == nullptr) {
+        const std::string why = sf_strerror(nullptr);
+        ::close(fd);
+        std::filesystem::remove(temp_, ec);
+        throw FileError(fmt::format("cannot write '{}': {}", destination.string(), why));
+    }
+    // Integer formats clip at full scale instead of wrapping around.
+    sf_command(file_, SFC_SET_CLIPPING, nullptr, SF_TRUE);
+}
+
+AsideWriter::~AsideWriter() {
+    if (file_ != nullptr) sf_close(file_);
+    if (!committed_) {
+        std::error_code ec;
+        std::filesystem::remove(temp_, ec);
+    }
+}
+
+void AsideWriter::write(const float* left, const float* right, std::uint32_t frames) {
+    interleaved_.resize(static_cast<std::size_t>(frames) * 2);
+    for (std::uint32_t i = 0; i < frames; ++i) {
+        interleaved_[2 * i] = left[i];
+        interleaved_[2 * i + 1] = right[i];
+    }
+    if (sf_writef_float(file_, interleaved_.data(), frames) != static_cast<sf_count_t>(frames))
+        throw FileError(fmt::format("cannot write '{}': {}", temp_.string(), sf_strerror(file_)));
+}
+
+void AsideWriter::commit() {
+    sf_write_sync(file_);
+    const int closed = sf_close(file_);
+    file_ = nullptr;
+    if (closed != 0) throw FileError(fmt::format("cannot finish '{}': {}", temp_.string(), sf_error_number(closed)));
+    std::error_code ec;
+    std::filesystem::rename(temp_, destination_, ec);
+    if (ec) throw FileError(fmt::format("cannot rename '{}' to '{}': {}", temp_.string(), destination_.string(), ec.message()));
+    committed_ = true;
+}
+
+}  // namespace rtmix::files

@@ -1,0 +1,88 @@
+// Audio files for the offline renderer: probing a stem, reading it at the session's rate
+// (resampled with libsoxr when its rate differs), and writing the master aside, renamed into
+// place only when complete. Control side only: these read and write files.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "rtmix/render.hpp"
+#include "rtmix/session.hpp"
+
+struct sf_private_tag;
+struct soxr;
+
+namespace rtmix::files {
+
+/// A failure reading or writing an audio file; the message names the path.
+class FileError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// Opens `path` to learn its channels, rate, length and format. Throws FileError.
+Stem probe(const std::filesystem::path& path);
+
+/// Plays one stem on the session's timeline: silence before it starts and after it ends.
+class StemReader {
+public:
+    /// Throws FileError when the file cannot be opened or the resampler cannot start.
+    StemReader(const Stem& stem, double session_rate);
+    ~StemReader();
+    StemReader(const StemReader&) = delete;
+    StemReader& operator=(const StemReader&) = delete;
+
+    /// Length of the stem at the session's rate, in frames.
+    std::uint64_t length() const noexcept { return length_; }
+    /// Positions the reader so the next read() starts at stem frame `position` (session rate);
+    /// negative positions read silence first. Throws FileError.
+    void start_at(std::int64_t position);
+    /// Reads `frames` frames into `out[0]` (and `out[1]` for a stereo stem). Throws FileError.
+    void read(float* const* out, std::uint32_t frames);
+
+private:
+    std::uint32_t read_source(std::uint32_t frames);  // interleaved into source_, at the file's rate
+    std::uint32_t read_resampled(float* dst, std::uint32_t frames);  // interleaved, session rate
+
+    Stem stem_;
+    sf_private_tag* file_ = nullptr;
+    soxr* resampler_ = nullptr;
+    std::uint64_t length_ = 0;
+    std::int64_t silence_before_ = 0;  // frames of silence still to play before the stem starts
+    bool source_done_ = false;         // the file is exhausted (and the resampler flushed)
+    bool flushed_ = false;
+    std::vector<float> source_;        // interleaved file frames not yet resampled
+    std::size_t source_pos_ = 0, source_len_ = 0;  // in frames
+    std::vector<float> interleaved_;   // session-rate frames before deinterleaving
+};
+
+/// Writes a stereo file under a temporary name in the destination's folder; commit() renames it
+/// into place. Destroyed without commit() (an error, a cancel), it removes the temporary file and
+/// leaves whatever stood at the destination untouched.
+class AsideWriter {
+public:
+    /// Throws FileError (folder missing or not writable, format not possible).
+    AsideWriter(const std::filesystem::path& destination, RenderOptions::Format format, RenderOptions::Sample sample,
+                double sample_rate);
+    ~AsideWriter();
+    AsideWriter(const AsideWriter&) = delete;
+    AsideWriter& operator=(const AsideWriter&) = delete;
+
+    /// Appends `frames` frames. Throws FileError (disk full, ...).
+    void write(const float* left, const float* right, std::uint32_t frames);
+    /// Finishes the file and renames it to the destination. Throws FileError.
+    void commit();
+    const std::filesystem::path& temporary_path() const noexcept { return temp_; }
+
+private:
+    std::filesystem::path destination_, temp_;
+    sf_private_tag* file_ = nullptr;
+    std::vector<float> interleaved_;
+    bool committed_ = false;
+};
+
+}  // namespace rtmix::files

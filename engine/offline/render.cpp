@@ -1,0 +1,251 @@
+// The offline renderer: stems in, master file out, through the same Engine::process() a live
+// host calls. Runs on the caller's thread; the "audio thread" here is simply this loop.
+#include "rtmix/render.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "files/audio_file.hpp"
+
+namespace rtmix {
+
+namespace {
+
+using Kind = SessionStrip::Kind;
+
+constexpr float silence_threshold = 1e-5f;  // -100 dBFS
+
+struct TrackInput {
+    std::unique_ptr<files::StemReader> reader;
+    std::int64_t offset = 0;  // frames on the timeline
+    std::uint32_t first_channel = 0;
+};
+
+float to_db(float amplitude) {
+    return amplitude > 1e-6f ? 20.0f * std::log10(amplitude) : -120.0f;
+}
+
+std::int64_t to_frames(double seconds, double rate) {
+    return static_cast<std::int64_t>(std::llround(seconds * rate));
+}
+
+void check_options(const RenderOptions& o) {
+    if (o.output.empty()) throw RenderError("no output file given");
+    if (!(o.start_s >= 0.0) || !std::isfinite(o.start_s))
+        throw RenderError(fmt::format("start {} s: expected 0 or more seconds", o.start_s));
+    if (o.length_s && (!(*o.length_s > 0.0) || !std::isfinite(*o.length_s)))
+        throw RenderError(fmt::format("length {} s: expected more than 0 seconds", *o.length_s));
+    if (o.tail_s && (!(*o.tail_s >= 0.0) || !std::isfinite(*o.tail_s)))
+        throw RenderError(fmt::format("tail {} s: expected 0 or more seconds", *o.tail_s));
+    if (o.format == RenderOptions::Format::flac && o.sample == RenderOptions::Sample::float32)
+        throw RenderError("FLAC stores integer samples: use 16 or 24 bits");
+}
+
+/// The running render: engine, stem readers, buffers, the file, and the figures.
+class Renderer {
+public:
+    Renderer(const Session& session, const RenderOptions& options)
+        : session_(session), options_(options), rate_(session.sample_rate()), block_(session.block_frames()),
+          engine_(session.engine_options()) {
+        session.apply(engine_);
+        const std::vector<std::uint32_t> first = session.track_input_channels();
+        std::size_t t = 0;
+        for (const SessionStrip& s : session.strips()) {
+            if (s.kind != Kind::track) continue;
+            TrackInput in;
+            in.reader = std::make_unique<files::StemReader>(s.stem, rate_);
+            in.offset = to_frames(s.offset_ms / 1000.0, rate_);
+            in.first_channel = first[t++];
+            end_ = std::max(end_, in.offset + static_cast<std::int64_t>(in.reader->length()));
+            tracks_.push_back(std::move(in));
+        }
+        inputs_.assign(session.input_channels(), std::vector<float>(block_, 0.0f));
+        for (auto& ch : inputs_) input_ptrs_.push_back(ch.data());
+        left_.resize(block_);
+        right_.resize(block_);
+    }
+
+    RenderSummary run() {
+        const auto started = std::chrono::steady_clock::now();
+        const std::int64_t start = to_frames(options_.start_s, rate_);
+        const std::int64_t end = options_.length_s ? start + std::max<std::int64_t>(1, to_frames(*options_.length_s, rate_)) : end_;
+        if (end <= start)
+            throw RenderError(fmt::format("nothing to render: the stems end at {:.3f} s, the render starts at {:.3f} s",
+                                          static_cast<double>(end_) / rate_, options_.start_s));
+        for (TrackInput& t : tracks_) t.reader->start_at(start - t.offset);
+
+        files::AsideWriter writer(options_.output, options_.format, options_.sample, rate_);
+        settle();
+
+        RenderProgress progress;
+        progress.frames_total = static_cast<std::uint64_t>(end - start);
+        for (std::int64_t pos = start; pos < end;) {
+            const auto n = static_cast<std::uint32_t>(std::min<std::int64_t>(block_, end - pos));
+            for (TrackInput& t : tracks_) {
+                float* dst[2] = {inputs_[t.first_channel].data(), nullptr};
+                if (t.first_channel + 1 < inputs_.size()) dst[1] = inputs_[t.first_channel + 1].data();
+                t.reader->read(dst, n);
+            }
+            process(n);
+            write(writer, left_.data(), right_.data(), n);
+            pos += n;
+            progress.frames_done += n;
+            report(progress);
+        }
+        for (auto& ch : inputs_) std::fill(ch.begin(), ch.end(), 0.0f);
+        progress.in_tail = true;
+        tail(writer, progress);
+        writer.commit();
+
+        RenderSummary summary;
+        summary.output = options_.output;
+        summary.sample_rate = rate_;
+        summary.frames = written_;
+        summary.seconds = static_cast<double>(written_) / rate_;
+        summary.tail_seconds = static_cast<double>(tail_written_) / rate_;
+        summary.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        summary.speed = summary.wall_seconds > 0 ? summary.seconds / summary.wall_seconds : 0.0;
+        summary.master_peak_dbfs = to_db(peak_);
+        summary.clipped_samples = clipped_;
+        for (const SessionStrip& s : session_.strips()) {
+            StripMeter m{};
+            if (!engine_.meter(s.path(), m)) continue;
+            summary.strips.push_back({s.path(), m.peak_hold_dbfs, m.max_gain_reduction_db});
+        }
+        summary.notes = session_.notes();
+        collect_events();
+        summary.warnings = warnings_;
+        if (clipped_ > 0)
+            summary.warnings.push_back(fmt::format("the master peaks at {:+.1f} dBFS: {} samples were clipped to full scale",
+                                                   summary.master_peak_dbfs, clipped_));
+        else if (peak_ > 1.0f)
+            summary.warnings.push_back(fmt::format("the master peaks at {:+.1f} dBFS, over full scale (kept in the float file)",
+                                                   summary.master_peak_dbfs));
+        return summary;
+    }
+
+private:
+    void process(std::uint32_t n) {
+        float* out[2] = {left_.data(), right_.data()};
+        engine_.process(input_ptrs_.data(), static_cast<std::uint32_t>(input_ptrs_.size()), out, n);
+        if (++blocks_ % 1024 == 0) collect_events();
+    }
+
+    /// Runs silence through the mix until every parameter has reached its value (ramps, EQ
+    /// fades, send fade-ins), so the render starts exactly as the session says.
+    void settle() {
+        const double ms = static_cast<double>(session_.engine_options().smoothing_ms);
+        std::int64_t frames = to_frames(4.0 * ms / 1000.0, rate_) + block_;
+        for (; frames > 0; frames -= block_) process(block_);
+        (void)engine_.reset_meters();
+    }
+
+    void write(files::AsideWriter& writer, const float* l, const float* r, std::uint32_t n) {
+        const bool integer = options_.sample != RenderOptions::Sample::float32;
+        for (std::uint32_t i = 0; i < n; ++i) {
+            const float a = std::max(std::abs(l[i]), std::abs(r[i]));
+            peak_ = std::max(peak_, a);
+            if (integer) clipped_ += (std::abs(l[i]) > 1.0f) + (std::abs(r[i]) > 1.0f);
+        }
+        writer.write(l, r, n);
+        written_ += n;
+    }
+
+    void report(const RenderProgress& p) {
+        if (options_.progress && !options_.progress(p))
+            throw RenderError(fmt::format("render cancelled; '{}' was not written", options_.output.string()));
+    }
+
+    /// Effects ring out after the stems: for `tail_s`, or until the master stays silent.
+    void tail(files::AsideWriter& writer, RenderProgress& progress) {
+        if (options_.tail_s) {
+            for (std::int64_t left = to_frames(*options_.tail_s, rate_); left > 0;) {
+                const auto n = static_cast<std::uint32_t>(std::min<std::int64_t>(block_, left));
+                process(n);
+                write(writer, left_.data(), right_.data(), n);
+                tail_written_ += n;
+                left -= n;
+                progress.frames_done += n;
+                report(progress);
+            }
+            return;
+        }
+        // Silent blocks wait in `pending` until something audible follows (a delay repeat); once
+        // the silence has lasted the whole window, they are dropped and the file ends.
+        const std::int64_t window = to_frames(options_.silence_window_s, rate_);
+        const std::int64_t limit = to_frames(options_.max_tail_s, rate_);
+        std::vector<float> pending_l, pending_r;
+        std::int64_t rendered = 0;
+        bool silent_end = false;
+        while (rendered < limit) {
+            process(block_);
+            rendered += block_;
+            progress.frames_done += block_;
+            report(progress);
+            float peak = 0.0f;
+            for (std::uint32_t i = 0; i < block_; ++i) peak = std::max({peak, std::abs(left_[i]), std::abs(right_[i])});
+            if (peak < silence_threshold) {
+                pending_l.insert(pending_l.end(), left_.begin(), left_.end());
+                pending_r.insert(pending_r.end(), right_.begin(), right_.end());
+                if (static_cast<std::int64_t>(pending_l.size()) >= window) {
+                    silent_end = true;
+                    break;
+                }
+                continue;
+            }
+            flush(writer, pending_l, pending_r);
+            write(writer, left_.data(), right_.data(), block_);
+            tail_written_ += block_;
+        }
+        if (!silent_end) {
+            flush(writer, pending_l, pending_r);
+            warnings_.push_back(fmt::format("the tail was cut after {:.0f} s while effects still rang; --tail sets it",
+                                            options_.max_tail_s));
+        }
+    }
+
+    void flush(files::AsideWriter& writer, std::vector<float>& l, std::vector<float>& r) {
+        if (l.empty()) return;
+        write(writer, l.data(), r.data(), static_cast<std::uint32_t>(l.size()));
+        tail_written_ += l.size();
+        l.clear();
+        r.clear();
+    }
+
+    void collect_events() {
+        for (const Event& e : engine_.poll_events())
+            if (std::find(warnings_.begin(), warnings_.end(), e.message) == warnings_.end()) warnings_.push_back(e.message);
+    }
+
+    const Session& session_;
+    const RenderOptions& options_;
+    double rate_;
+    std::uint32_t block_;
+    Engine engine_;
+    std::vector<TrackInput> tracks_;
+    std::int64_t end_ = 0;  // the end of the last stem on the timeline
+    std::vector<std::vector<float>> inputs_;
+    std::vector<const float*> input_ptrs_;
+    std::vector<float> left_, right_;
+    std::uint64_t written_ = 0, tail_written_ = 0, clipped_ = 0, blocks_ = 0;
+    float peak_ = 0.0f;
+    std::vector<std::string> warnings_;
+};
+
+}  // namespace
+
+RenderSummary render(const Session& session, const RenderOptions& options) {
+    check_options(options);
+    try {
+        Renderer renderer(session, options);
+        return renderer.run();
+    } catch (const files::FileError& e) {
+        throw RenderError(e.what());
+    }
+}
+
+}  // namespace rtmix

@@ -1,0 +1,425 @@
+// Session file (TOML) -> Session: every key, type and name is checked here, with its location;
+// ranges and routing are checked by applying the result to a scratch engine (session.cpp).
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "control/param_table.hpp"
+#include "files/audio_file.hpp"
+#include "rtmix/session.hpp"
+
+namespace rtmix {
+
+namespace {
+
+using engine::ParamSpec;
+using engine::Scope;
+using engine::ValueKind;
+using Kind = SessionStrip::Kind;
+
+std::string type_name(const toml::node& n) {
+    switch (n.type()) {
+        case toml::node_type::string: return "a string";
+        case toml::node_type::integer: return "an integer";
+        case toml::node_type::floating_point: return "a number";
+        case toml::node_type::boolean: return "a boolean";
+        case toml::node_type::table: return "a table";
+        case toml::node_type::array: return "an array";
+        default: return "a date or time";
+    }
+}
+
+std::string word_list(std::span<const std::string_view> words) {
+    std::string out;
+    for (std::string_view w : words) out.append(out.empty() ? "" : ", ").append(w);
+    return out;
+}
+
+/// Reads one session file; builds the Session's strips and settings.
+class Parser {
+public:
+    Parser(std::string file_label, std::vector<SessionStrip>& strips, std::vector<SessionSetting>& settings,
+           const std::filesystem::path& folder)
+        : file_(std::move(file_label)), strips_(strips), settings_(settings), folder_(folder) {}
+
+    void run(std::string_view text, double& sample_rate, std::uint32_t& block_frames);
+
+private:
+    SourceLocation at(const toml::source_region& r) const { return {file_, r.begin.line, r.begin.column}; }
+    [[noreturn]] void fail(const toml::source_region& r, const std::string& message) const {
+        throw SessionError(at(r), message);
+    }
+    [[noreturn]] void unknown_key(const toml::key& key, const std::string& where,
+                                  const std::vector<std::string>& known) const {
+        std::string message = fmt::format("unknown key '{}' {}", key.str(), where);
+        const std::string best = engine::closest_match(key.str(), known);
+        if (!best.empty()) message += fmt::format(" (did you mean '{}'?)", best);
+        fail(key.source(), message);
+    }
+
+    void read_session(const toml::table& t, double& sample_rate, std::uint32_t& block_frames);
+    void read_strip(const toml::table& t, Kind kind, const toml::source_region& header);
+    void read_param(SessionStrip& s, const std::string& where, const std::string& path_suffix, const ParamSpec& spec,
+                    const toml::key& key, const toml::node& value);
+    void read_table_params(SessionStrip& s, const std::string& owner, const std::string& what, Scope scope,
+                           std::string_view spec_prefix, const std::string& path_prefix, const toml::key& key,
+                           const toml::node& node);
+    void read_eq(SessionStrip& s, const std::string& owner, const toml::key& key, const toml::node& node);
+    void read_sends(SessionStrip& s, const std::string& owner, const toml::key& key, const toml::node& node);
+    std::string string_value(const toml::node& n, const std::string& what) const;
+
+    std::string file_;
+    std::vector<SessionStrip>& strips_;
+    std::vector<SessionSetting>& settings_;
+    std::filesystem::path folder_;
+};
+
+/// The parameter of `scope` whose key (below `prefix`) is `key`, or null.
+const ParamSpec* find_spec(Scope scope, std::string_view prefix, std::string_view key) {
+    for (const ParamSpec& spec : engine::param_specs()) {
+        if (spec.scope != scope) continue;
+        std::string_view k = spec.key;
+        if (!prefix.empty()) {
+            if (!k.starts_with(prefix)) continue;
+            k.remove_prefix(prefix.size());
+        } else if (k.find('.') != std::string_view::npos) {
+            continue;
+        }
+        if (k == key) return &spec;
+    }
+    return nullptr;
+}
+
+std::vector<std::string> spec_keys(Scope scope, std::string_view prefix) {
+    std::vector<std::string> out;
+    for (const ParamSpec& spec : engine::param_specs()) {
+        if (spec.scope != scope) continue;
+        std::string_view k = spec.key;
+        if (!prefix.empty()) {
+            if (!k.starts_with(prefix)) continue;
+            k.remove_prefix(prefix.size());
+        } else if (k.find('.') != std::string_view::npos) {
+            continue;
+        }
+        out.emplace_back(k);
+    }
+    return out;
+}
+
+bool strip_param_applies(std::string_view key, Kind kind) {
+    if (key == "solo") return kind != Kind::master;
+    if (key == "solo_safe") return kind == Kind::bus;
+    return true;
+}
+
+std::string describe(Kind kind, const std::string& name) {
+    switch (kind) {
+        case Kind::track: return fmt::format("track '{}'", name);
+        case Kind::bus: return fmt::format("bus '{}'", name);
+        default: return "[master]";
+    }
+}
+
+void Parser::run(std::string_view text, double& sample_rate, std::uint32_t& block_frames) {
+    toml::table root;
+    try {
+        root = toml::parse(text, file_);
+    } catch (const toml::parse_error& e) {
+        fail(e.source(), fmt::format("TOML syntax: {}", e.description()));
+    }
+    // The master comes first, then buses, then tracks: buses may be named before they are defined.
+    SessionStrip master;
+    master.kind = Kind::master;
+    master.where = {file_, 1, 1};
+    strips_.push_back(master);
+
+    const std::vector<std::string> top = {"session", "bus", "track", "master"};
+    for (auto&& [key, node] : root) {
+        if (key == "session" || key == "master") {
+            if (!node.is_table()) fail(node.source(), fmt::format("'{}' must be a table ([{}]), not {}", key.str(), key.str(), type_name(node)));
+        } else if (key == "bus" || key == "track") {
+            if (!node.is_array_of_tables())
+                fail(node.source(), fmt::format("'{}' must be an array of tables ([[{}]]), not {}", key.str(), key.str(),
+                                                node.is_table() ? "a single table ([" + std::string(key.str()) + "])" : type_name(node)));
+        } else {
+            unknown_key(key, "at the top level (expected [session], [[bus]], [[track]], [master])", top);
+        }
+    }
+    if (const toml::table* s = root["session"].as_table()) read_session(*s, sample_rate, block_frames);
+    if (const toml::table* m = root["master"].as_table()) read_strip(*m, Kind::master, m->source());
+    for (const char* section : {"bus", "track"}) {
+        if (const toml::array* list = root[section].as_array())
+            for (const toml::node& n : *list)
+                read_strip(*n.as_table(), section[0] == 'b' ? Kind::bus : Kind::track, n.source());
+    }
+}
+
+void Parser::read_session(const toml::table& t, double& sample_rate, std::uint32_t& block_frames) {
+    const std::vector<std::string> known = {"sample_rate", "block_frames"};
+    for (auto&& [key, node] : t) {
+        if (key == "sample_rate") {
+            const std::optional<double> v = node.is_number() ? node.value<double>() : std::nullopt;
+            if (!v) fail(node.source(), fmt::format("sample_rate in [session] must be a number (Hz), not {}", type_name(node)));
+            if (!(*v >= 8000.0 && *v <= 768000.0))
+                fail(node.source(), fmt::format("sample_rate = {} in [session]: out of range [8000, 768000] Hz", *v));
+            sample_rate = *v;
+        } else if (key == "block_frames") {
+            const std::optional<std::int64_t> v = node.is_integer() ? node.value<std::int64_t>() : std::nullopt;
+            if (!v) fail(node.source(), fmt::format("block_frames in [session] must be an integer, not {}", type_name(node)));
+            if (*v < 1 || *v > 8192) fail(node.source(), fmt::format("block_frames = {} in [session]: out of range [1, 8192]", *v));
+            block_frames = static_cast<std::uint32_t>(*v);
+        } else {
+            unknown_key(key, "in [session]", known);
+        }
+    }
+}
+
+std::string Parser::string_value(const toml::node& n, const std::string& what) const {
+    if (!n.is_string()) fail(n.source(), fmt::format("{} must be a string, not {}", what, type_name(n)));
+    return std::string(n.as_string()->get());
+}
+
+void Parser::read_param(SessionStrip& s, const std::string& where, const std::string& path_suffix,
+                        const ParamSpec& spec, const toml::key& key, const toml::node& value) {
+    SessionSetting setting;
+    setting.path = s.path() + "." + path_suffix;
+    setting.where = at(value.source());
+    switch (spec.kind) {
+        case ValueKind::number: {
+            if (!value.is_number())
+                fail(value.source(), fmt::format("{} {} must be a number, not {}", key.str(), where, type_name(value)));
+            double v = *value.value<double>();
+            if (std::isinf(v) && v < 0 && (spec.field == engine::Field::gain_db || spec.field == engine::Field::send_level_db))
+                v = spec.min;  // -inf dB: silence
+            if (!std::isfinite(v)) fail(value.source(), fmt::format("{} {} must be a finite number", key.str(), where));
+            setting.value = v;
+            break;
+        }
+        case ValueKind::boolean:
+            if (!value.is_boolean())
+                fail(value.source(), fmt::format("{} {} must be true or false, not {}", key.str(), where, type_name(value)));
+            setting.value = value.as_boolean()->get() ? 1.0 : 0.0;
+            break;
+        case ValueKind::word:
+            if (!value.is_string())
+                fail(value.source(), fmt::format("{} {} must be one of: {} (a string), not {}", key.str(), where,
+                                                 word_list(spec.words), type_name(value)));
+            setting.value = std::string(value.as_string()->get());
+            break;
+    }
+    settings_.push_back(std::move(setting));
+}
+
+void Parser::read_table_params(SessionStrip& s, const std::string& owner, const std::string& what, Scope scope,
+                               std::string_view spec_prefix, const std::string& path_prefix, const toml::key& key,
+                               const toml::node& node) {
+    const toml::table* t = node.as_table();
+    if (t == nullptr) fail(node.source(), fmt::format("{} of {} must be a table ({} = {{ ... }}), not {}", key.str(), owner, key.str(), type_name(node)));
+    const std::vector<std::string> known = spec_keys(scope, spec_prefix);
+    const std::string where = fmt::format("in the {} of {}", what, owner);
+    for (auto&& [k, v] : *t) {
+        const ParamSpec* spec = find_spec(scope, spec_prefix, k.str());
+        if (spec == nullptr) unknown_key(k, where, known);
+        read_param(s, where, path_prefix + std::string(k.str()), *spec, k, v);
+    }
+}
+
+void Parser::read_eq(SessionStrip& s, const std::string& owner, const toml::key& key, const toml::node& node) {
+    const toml::array* bands = node.as_array();
+    if (bands == nullptr)
+        fail(node.source(), fmt::format("eq of {} must be an array of bands (eq = [ {{ type = \"peak\", ... }} ]), not {}",
+                                        owner, type_name(node)));
+    if (bands->size() > engine::eq_band_count)
+        fail(node.source(), fmt::format("eq of {} has {} bands; a strip has {}", owner, bands->size(), engine::eq_band_count));
+    const std::vector<std::string> known = spec_keys(Scope::eq_band, "");
+    for (std::size_t i = 0; i < bands->size(); ++i) {
+        const toml::node& band = (*bands)[i];
+        const toml::table* t = band.as_table();
+        const std::string where = fmt::format("in EQ band {} of {}", i + 1, owner);
+        if (t == nullptr) fail(band.source(), fmt::format("EQ band {} of {} must be a table ({{ type = \"peak\", ... }}), not {}", i + 1, owner, type_name(band)));
+        if (!t->contains("type"))
+            fail(band.source(), fmt::format("EQ band {} of {} has no type (expected type = one of: {})", i + 1, owner,
+                                            word_list(find_spec(Scope::eq_band, "", "type")->words)));
+        for (auto&& [k, v] : *t) {
+            const ParamSpec* spec = find_spec(Scope::eq_band, "", k.str());
+            if (spec == nullptr) unknown_key(k, where, known);
+            read_param(s, where, fmt::format("eq.{}.{}", i + 1, k.str()), *spec, k, v);
+        }
+    }
+    (void)key;
+}
+
+void Parser::read_sends(SessionStrip& s, const std::string& owner, const toml::key& key, const toml::node& node) {
+    const toml::array* list = node.as_array();
+    if (list == nullptr)
+        fail(node.source(), fmt::format("sends of {} must be an array (sends = [ {{ bus = \"verb\", level_db = -18 }} ]), not {}",
+                                        owner, type_name(node)));
+    const std::vector<std::string> known = {"bus", "level_db", "pre_fader"};
+    for (std::size_t i = 0; i < list->size(); ++i) {
+        const toml::node& item = (*list)[i];
+        const toml::table* t = item.as_table();
+        const std::string where = fmt::format("in send {} of {}", i + 1, owner);
+        if (t == nullptr) fail(item.source(), fmt::format("send {} of {} must be a table ({{ bus = \"verb\", level_db = -18 }}), not {}", i + 1, owner, type_name(item)));
+        SessionSend send;
+        send.where = at(item.source());
+        bool has_bus = false;
+        for (auto&& [k, v] : *t) {
+            if (k == "bus") {
+                send.bus = string_value(v, fmt::format("bus {}", where));
+                send.where = at(v.source());
+                has_bus = true;
+            } else if (k == "level_db") {
+                if (!v.is_number()) fail(v.source(), fmt::format("level_db {} must be a number, not {}", where, type_name(v)));
+                send.level_db = *v.value<double>();
+                if (std::isinf(send.level_db) && send.level_db < 0) send.level_db = -120.0;
+                if (!(send.level_db >= -120.0 && send.level_db <= 12.0))
+                    fail(v.source(), fmt::format("level_db = {} {}: out of range [-120, 12]", send.level_db, where));
+            } else if (k == "pre_fader") {
+                if (!v.is_boolean()) fail(v.source(), fmt::format("pre_fader {} must be true or false, not {}", where, type_name(v)));
+                send.pre_fader = v.as_boolean()->get();
+            } else {
+                unknown_key(k, where, known);
+            }
+        }
+        if (!has_bus) fail(item.source(), fmt::format("send {} of {} has no bus (expected bus = \"NAME\")", i + 1, owner));
+        s.sends.push_back(std::move(send));
+    }
+    (void)key;
+}
+
+void Parser::read_strip(const toml::table& t, Kind kind, const toml::source_region& header) {
+    SessionStrip s;
+    s.kind = kind;
+    s.where = at(header);
+    std::string owner = describe(kind, "");
+    if (kind != Kind::master) {
+        const toml::node* name = t.get("name");
+        const char* section = kind == Kind::track ? "[[track]]" : "[[bus]]";
+        if (name == nullptr) fail(header, fmt::format("a {} has no name (expected name = \"...\")", section));
+        s.name = string_value(*name, fmt::format("the name of a {}", section));
+        s.where = at(name->source());
+        owner = describe(kind, s.name);
+        for (const SessionStrip& other : strips_)
+            if (other.kind == kind && other.name == s.name)
+                fail(name->source(), fmt::format("duplicate {} name '{}' (first at line {})", kind == Kind::track ? "track" : "bus",
+                                                 s.name, other.where.line));
+        if (kind == Kind::bus && s.name == "master")
+            fail(name->source(), "a bus cannot be called 'master': output = \"master\" means the master");
+    }
+
+    // The keys this strip accepts, for suggestions.
+    std::vector<std::string> known;
+    for (const std::string& k : spec_keys(Scope::strip, ""))
+        if (strip_param_applies(k, kind)) known.push_back(k);
+    known.insert(known.end(), {"eq", "compressor"});
+    if (kind != Kind::master) known.insert(known.end(), {"name", "output", "sends"});
+    if (kind != Kind::track) known.insert(known.end(), {"reverb", "delay"});
+    if (kind == Kind::track) known.insert(known.end(), {"file", "offset_ms"});
+
+    const toml::node* file_node = nullptr;
+    for (auto&& [key, node] : t) {
+        const std::string_view k = key.str();
+        if (std::find(known.begin(), known.end(), k) == known.end()) {
+            if (kind == Kind::track && (k == "reverb" || k == "delay"))
+                fail(key.source(), fmt::format("{} on {}: effects go on buses; put it on a [[bus]] and send to that bus", k, owner));
+            if (kind != Kind::track && (k == "file" || k == "offset_ms"))
+                fail(key.source(), fmt::format("{} in {}: only tracks play files", k, owner));
+            unknown_key(key, "in " + owner, known);
+        }
+        if (k == "name") continue;
+        if (k == "output") {
+            s.output = string_value(node, fmt::format("output of {}", owner));
+            s.output_where = at(node.source());
+        } else if (k == "file") {
+            file_node = &node;
+        } else if (k == "offset_ms") {
+            if (!node.is_number()) fail(node.source(), fmt::format("offset_ms of {} must be a number (ms), not {}", owner, type_name(node)));
+            s.offset_ms = *node.value<double>();
+            if (!std::isfinite(s.offset_ms) || std::abs(s.offset_ms) > 24.0 * 3600e3)
+                fail(node.source(), fmt::format("offset_ms = {} of {}: expected a finite number of milliseconds", s.offset_ms, owner));
+        } else if (k == "eq") {
+            read_eq(s, owner, key, node);
+        } else if (k == "sends") {
+            read_sends(s, owner, key, node);
+        } else if (k == "compressor") {
+            // A compressor table switches the compressor on unless it says enabled = false.
+            const std::size_t before = settings_.size();
+            read_table_params(s, owner, "compressor", Scope::strip, "compressor.", "compressor.", key, node);
+            bool explicit_enable = false;
+            for (std::size_t i = before; i < settings_.size(); ++i)
+                explicit_enable = explicit_enable || settings_[i].path.ends_with(".compressor.enabled");
+            if (!explicit_enable) settings_.insert(settings_.begin() + static_cast<std::ptrdiff_t>(before),
+                                                   SessionSetting{s.path() + ".compressor.enabled", 1.0, at(key.source())});
+        } else if (k == "reverb") {
+            s.reverb = true;
+            read_table_params(s, owner, "reverb", Scope::reverb, "", "reverb.", key, node);
+        } else if (k == "delay") {
+            s.delay = true;
+            read_table_params(s, owner, "delay", Scope::delay, "", "delay.", key, node);
+        } else {
+            read_param(s, "in " + owner, std::string(k), *find_spec(Scope::strip, "", k), key, node);
+        }
+    }
+    if (kind == Kind::track) {
+        if (file_node == nullptr) fail(header, fmt::format("{} has no file (expected file = \"stems/NAME.wav\")", owner));
+        const std::string given = string_value(*file_node, fmt::format("file of {}", owner));
+        std::filesystem::path p(given);
+        if (p.is_relative()) p = folder_ / p;
+        p = p.lexically_normal();
+        try {
+            s.stem = files::probe(p);
+        } catch (const files::FileError& e) {
+            fail(file_node->source(), fmt::format("{}: {}", owner, e.what()));
+        }
+    }
+    if (kind == Kind::master) strips_.front() = std::move(s);
+    else strips_.push_back(std::move(s));
+}
+
+}  // namespace
+
+SessionError::SessionError(SourceLocation where, const std::string& message)
+    : std::runtime_error(where.line > 0 ? fmt::format("{}:{}:{}: {}", where.file, where.line, where.column, message)
+                                        : fmt::format("{}: {}", where.file, message)),
+      where_(std::move(where)),
+      message_(message) {}
+
+std::string SessionStrip::path() const {
+    switch (kind) {
+        case Kind::track: return "track." + name;
+        case Kind::bus: return "bus." + name;
+        default: return "master";
+    }
+}
+
+Session Session::parse(std::string_view text, const std::filesystem::path& file) {
+    Session s;
+    s.file_ = file;
+    std::filesystem::path folder = std::filesystem::absolute(file).parent_path();
+    Parser parser(file.string(), s.strips_, s.settings_, folder);
+    parser.run(text, s.sample_rate_, s.block_frames_);
+    for (const SessionStrip& strip : s.strips_)
+        if (strip.kind == Kind::track && strip.stem.sample_rate != s.sample_rate_)
+            s.notes_.push_back(fmt::format("track '{}': '{}' is at {} Hz; it is resampled to {} Hz", strip.name,
+                                           strip.stem.path.string(), strip.stem.sample_rate, s.sample_rate_));
+    s.check();
+    return s;
+}
+
+Session Session::load(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::error_code ec;
+    if (!in || std::filesystem::is_directory(file, ec))
+        throw SessionError({file.string(), 0, 0}, fmt::format("cannot read the session file: {}",
+                                                                std::filesystem::exists(file, ec) ? "not a readable file" : "no such file"));
+    std::ostringstream text;
+    text << in.rdbuf();
+    return parse(text.str(), file);
+}
+
+}  // namespace rtmix

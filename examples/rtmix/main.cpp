@@ -1,0 +1,215 @@
+// rtmix: the command-line mixer. A thin program over the library: rtmix::Session loads and
+// checks the session file, rtmix::render() renders it; this file parses arguments and prints.
+//
+//   rtmix render SESSION -o OUT [--format wav|flac|aiff] [--bits 16|24|32f] [--set PATH=VALUE]...
+//                [--start TIME] [--length TIME] [--tail TIME] [--json]
+//   rtmix check SESSION [--json]
+//
+// Exit codes: 0 success, 1 render failure, 2 usage or session error.
+#include <rtmix/render.hpp>
+#include <rtmix/session.hpp>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cctype>
+#include <charconv>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "report.hpp"
+
+namespace {
+
+constexpr int exit_ok = 0, exit_render = 1, exit_usage = 2;
+
+constexpr const char* usage_text = R"(usage:
+  rtmix render SESSION -o OUT [options]   mix the session's stems into a master file
+  rtmix check SESSION [--json]            validate the session, print its routing and latency
+  rtmix --help | --version
+
+render options:
+  -o, --output FILE       the master file to write (written aside, renamed when complete)
+  --format wav|flac|aiff  file format (default: from the output's extension, else wav)
+  --bits 16|24|32f        sample format (default 24; 32f is 32-bit float, not for FLAC)
+  --set PATH=VALUE        override a value of the session, e.g. --set track.vox.gain_db=-2
+                          (repeatable; any parameter path, or track.NAME.offset_ms)
+  --start TIME            start the render this far into the session (seconds or m:ss)
+  --length TIME           render this much of the session (default: to the end of the last stem)
+  --tail TIME             let effects ring this long after the end (default: until silence)
+  --json                  print the summary as JSON on stdout
+)";
+
+struct UsageError {
+    std::string message;
+};
+
+std::atomic<bool> interrupted{false};
+
+void on_interrupt(int) { interrupted.store(true); }
+
+/// "12.5", "90", "1:30", "1:02:03.5" -> seconds.
+double parse_time(std::string_view option, std::string_view text) {
+    double total = 0.0;
+    std::size_t parts = 0;
+    while (true) {
+        const std::size_t colon = text.find(':');
+        const std::string_view part = text.substr(0, colon);
+        double v = 0.0;
+        const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
+        if (part.empty() || ec != std::errc{} || end != part.data() + part.size() || v < 0 || ++parts > 3)
+            throw UsageError{fmt::format("{} '{}': expected seconds (12.5) or minutes:seconds (1:30)", option, text)};
+        total = total * 60.0 + v;
+        if (colon == std::string_view::npos) break;
+        text.remove_prefix(colon + 1);
+    }
+    return total;
+}
+
+std::string_view lowercase_extension(const std::string& path, std::string& buffer) {
+    const std::size_t dot = path.rfind('.');
+    buffer = dot == std::string::npos ? "" : path.substr(dot + 1);
+    for (char& c : buffer) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return buffer;
+}
+
+struct RenderArgs {
+    std::string session;
+    rtmix::RenderOptions options;
+    std::vector<std::string> overrides;
+    bool json = false;
+    std::string format_name, bits_name = "24";
+};
+
+RenderArgs parse_render(const std::vector<std::string_view>& args) {
+    RenderArgs r;
+    std::optional<std::string_view> format, bits;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string_view a = args[i];
+        auto value = [&]() -> std::string_view {
+            if (i + 1 >= args.size()) throw UsageError{fmt::format("{} needs a value", a)};
+            return args[++i];
+        };
+        if (a == "-o" || a == "--output") r.options.output = std::string(value());
+        else if (a == "--format") format = value();
+        else if (a == "--bits") bits = value();
+        else if (a == "--set") r.overrides.emplace_back(value());
+        else if (a == "--start") r.options.start_s = parse_time(a, value());
+        else if (a == "--length") r.options.length_s = parse_time(a, value());
+        else if (a == "--tail") r.options.tail_s = parse_time(a, value());
+        else if (a == "--json") r.json = true;
+        else if (a.starts_with("-") && a.size() > 1) throw UsageError{fmt::format("unknown option '{}'", a)};
+        else if (r.session.empty()) r.session = a;
+        else throw UsageError{fmt::format("unexpected argument '{}' (one session file per render)", a)};
+    }
+    if (r.session.empty()) throw UsageError{"render needs a session file"};
+    if (r.options.output.empty()) throw UsageError{"render needs an output file: -o OUT.wav"};
+
+    std::string ext_buffer;
+    const std::string_view ext = lowercase_extension(r.options.output.string(), ext_buffer);
+    const std::string_view f = format ? *format : (ext == "flac" ? "flac" : (ext == "aif" || ext == "aiff") ? "aiff" : "wav");
+    if (f == "wav") r.options.format = rtmix::RenderOptions::Format::wav;
+    else if (f == "flac") r.options.format = rtmix::RenderOptions::Format::flac;
+    else if (f == "aiff") r.options.format = rtmix::RenderOptions::Format::aiff;
+    else throw UsageError{fmt::format("--format '{}': expected wav, flac or aiff", f)};
+    r.format_name = f;
+    if (bits) {
+        if (*bits == "16") r.options.sample = rtmix::RenderOptions::Sample::int16;
+        else if (*bits == "24") r.options.sample = rtmix::RenderOptions::Sample::int24;
+        else if (*bits == "32f" || *bits == "32") r.options.sample = rtmix::RenderOptions::Sample::float32;
+        else throw UsageError{fmt::format("--bits '{}': expected 16, 24 or 32f", *bits)};
+        r.bits_name = *bits == "32" ? "32f" : std::string(*bits);
+    }
+    if (r.options.format == rtmix::RenderOptions::Format::flac && r.options.sample == rtmix::RenderOptions::Sample::float32)
+        throw UsageError{"FLAC stores integer samples: use --bits 16 or 24"};
+    return r;
+}
+
+int run_render(const std::vector<std::string_view>& args) {
+    const RenderArgs r = parse_render(args);
+    rtmix::Session session = rtmix::Session::load(r.session);
+    for (const std::string& o : r.overrides) session.set_override(o);
+
+    rtmix::RenderOptions options = r.options;
+    const bool show_progress = !r.json && ::isatty(STDERR_FILENO);
+    rtmix::cli::ProgressBar bar(session.sample_rate());
+    options.progress = [&](const rtmix::RenderProgress& p) {
+        if (show_progress) bar.update(p);
+        return !interrupted.load(std::memory_order_relaxed);
+    };
+    std::signal(SIGINT, on_interrupt);
+    std::signal(SIGTERM, on_interrupt);
+    rtmix::RenderSummary summary;
+    try {
+        summary = rtmix::render(session, options);
+    } catch (...) {
+        if (show_progress) bar.clear();
+        throw;
+    }
+    if (show_progress) bar.clear();
+    std::string format = fmt::format("{} {}", r.format_name, r.bits_name == "32f" ? "32-bit float" : r.bits_name + "-bit");
+    for (std::size_t i = 0; i < r.format_name.size(); ++i) format[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(format[i])));
+    if (r.json) std::fputs(rtmix::cli::summary_json(summary, r.format_name, r.bits_name).c_str(), stdout);
+    else std::fputs(rtmix::cli::summary_text(summary, format).c_str(), stdout);
+    return exit_ok;
+}
+
+int run_check(const std::vector<std::string_view>& args) {
+    std::string file;
+    bool json = false;
+    for (const std::string_view a : args) {
+        if (a == "--json") json = true;
+        else if (a.starts_with("-") && a.size() > 1) throw UsageError{fmt::format("unknown option '{}'", a)};
+        else if (file.empty()) file = a;
+        else throw UsageError{fmt::format("unexpected argument '{}'", a)};
+    }
+    if (file.empty()) throw UsageError{"check needs a session file"};
+    const rtmix::Session session = rtmix::Session::load(file);
+    rtmix::Engine engine(session.engine_options());
+    session.apply(engine);
+    const std::uint32_t latency = engine.latency_frames();
+    std::fputs((json ? rtmix::cli::check_json(session, latency) : rtmix::cli::check_text(session, latency)).c_str(), stdout);
+    return exit_ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const std::vector<std::string_view> all(argv + 1, argv + argc);
+    try {
+        if (all.empty()) throw UsageError{"no command"};
+        const std::string_view command = all.front();
+        const std::vector<std::string_view> rest(all.begin() + 1, all.end());
+        if (command == "--help" || command == "-h" || command == "help") {
+            std::fputs(usage_text, stdout);
+            return exit_ok;
+        }
+        if (command == "--version") {
+            std::puts("rtmix " RTMIX_VERSION);
+            return exit_ok;
+        }
+        if (command == "render") return run_render(rest);
+        if (command == "check") return run_check(rest);
+        throw UsageError{fmt::format("unknown command '{}'", command)};
+    } catch (const UsageError& e) {
+        if (all.empty()) fmt::print(stderr, "{}", usage_text);
+        else fmt::print(stderr, "rtmix: {} (rtmix --help shows the usage)\n", e.message);
+        return exit_usage;
+    } catch (const rtmix::SessionError& e) {
+        fmt::print(stderr, "{}\n", e.what());
+        return exit_usage;
+    } catch (const rtmix::RenderError& e) {
+        fmt::print(stderr, "rtmix: {}\n", e.what());
+        return exit_render;
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "rtmix: {}\n", e.what());
+        return exit_render;
+    }
+}

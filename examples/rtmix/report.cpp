@@ -1,0 +1,211 @@
+#include "report.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+namespace rtmix::cli {
+
+namespace {
+
+using Kind = SessionStrip::Kind;
+
+std::string clock(double seconds) {
+    const auto minutes = static_cast<long>(seconds / 60.0);
+    return fmt::format("{}:{:04.1f}", minutes, seconds - 60.0 * static_cast<double>(minutes));
+}
+
+std::string json_string(std::string_view s) {
+    std::string out = "\"";
+    for (const char c : s) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\u{:04x}", static_cast<int>(c));
+                else out += c;
+        }
+    }
+    return out + "\"";
+}
+
+std::string json_strings(const std::vector<std::string>& list) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < list.size(); ++i) out += (i ? ", " : "") + json_string(list[i]);
+    return out + "]";
+}
+
+std::string display_name(const std::string& strip_path) {
+    const std::size_t dot = strip_path.find('.');
+    return dot == std::string::npos ? strip_path : strip_path.substr(0, dot) + " " + strip_path.substr(dot + 1);
+}
+
+/// What a strip does beyond its fader: "eq 2 bands, compressor, reverb".
+std::string features(const Session& session, const SessionStrip& strip) {
+    const std::string prefix = strip.path() + ".";
+    std::map<std::string, bool> eq_on;  // band -> on
+    bool compressor = false;
+    for (const SessionSetting& s : session.settings()) {
+        if (!s.path.starts_with(prefix)) continue;
+        const std::string rest = s.path.substr(prefix.size());
+        if (rest.starts_with("eq.") && rest.ends_with(".type") && std::holds_alternative<std::string>(s.value))
+            eq_on[rest] = std::get<std::string>(s.value) != "off";
+        if (rest == "compressor.enabled")
+            compressor = std::holds_alternative<double>(s.value) ? std::get<double>(s.value) != 0.0
+                                                                 : std::get<std::string>(s.value) != "0";
+    }
+    std::vector<std::string> parts;
+    std::size_t bands = 0;
+    for (const auto& [band, on] : eq_on) bands += on;
+    if (bands > 0) parts.push_back(fmt::format("eq {} band{}", bands, bands == 1 ? "" : "s"));
+    if (compressor) parts.emplace_back("compressor");
+    if (strip.reverb) parts.emplace_back("reverb");
+    if (strip.delay) parts.emplace_back("delay");
+    std::string out;
+    for (const std::string& p : parts) out += (out.empty() ? "" : ", ") + p;
+    return out.empty() ? "" : "[" + out + "]";
+}
+
+std::string stem_text(const Session& session, const SessionStrip& s) {
+    std::error_code ec;
+    std::filesystem::path shown = std::filesystem::relative(s.stem.path, std::filesystem::absolute(session.file()).parent_path(), ec);
+    if (ec || shown.empty()) shown = s.stem.path;
+    std::string out = fmt::format("{} ({}, {}, {} Hz, {})", shown.string(), s.stem.channels == 1 ? "mono" : "stereo",
+                                  s.stem.format, s.stem.sample_rate, clock(static_cast<double>(s.stem.frames) / s.stem.sample_rate));
+    if (s.offset_ms != 0.0) out += fmt::format(" at {:+.1f} ms", s.offset_ms);
+    return out;
+}
+
+std::string sends_text(const SessionStrip& s) {
+    std::string out;
+    for (const SessionSend& send : s.sends)
+        out += fmt::format("{}-> {} {:.1f} dB{}", out.empty() ? "sends " : ", ", send.bus, send.level_db,
+                           send.pre_fader ? " pre" : "");
+    return out;
+}
+
+void tree(const Session& session, const std::string& destination, const std::string& indent, std::string& out) {
+    std::vector<const SessionStrip*> children;
+    for (const SessionStrip& s : session.strips())
+        if (s.kind != Kind::master && s.output == destination) children.push_back(&s);
+    for (std::size_t i = 0; i < children.size(); ++i) {
+        const SessionStrip& s = *children[i];
+        const bool last = i + 1 == children.size();
+        std::string line = indent + (last ? "└─ " : "├─ ") + display_name(s.path());
+        const std::string f = features(session, s);
+        if (!f.empty()) line += "  " + f;
+        if (s.kind == Kind::track) line += "  " + stem_text(session, s);
+        const std::string sends = sends_text(s);
+        if (!sends.empty()) line += "  " + sends;
+        out += line + "\n";
+        if (s.kind == Kind::bus) tree(session, s.name, indent + (last ? "   " : "│  "), out);
+    }
+}
+
+}  // namespace
+
+void ProgressBar::update(const RenderProgress& p) {
+    const auto now = std::chrono::steady_clock::now();
+    if (drawn_ && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    drawn_ = true;
+    const double done_s = static_cast<double>(p.frames_done) / rate_;
+    const double wall = std::chrono::duration<double>(now - started_).count();
+    const double speed = wall > 0 ? done_s / wall : 0.0;
+    if (p.in_tail) {
+        std::fprintf(stderr, "\r\033[K[##############################] ringing out  %s  %.0fx real time", clock(done_s).c_str(), speed);
+    } else {
+        const double fraction = p.frames_total ? static_cast<double>(p.frames_done) / static_cast<double>(p.frames_total) : 1.0;
+        const auto filled = static_cast<int>(fraction * 30.0);
+        std::fprintf(stderr, "\r\033[K[%s%s] %3.0f%%  %s / %s  %.0fx real time", std::string(static_cast<std::size_t>(filled), '#').c_str(),
+                     std::string(static_cast<std::size_t>(30 - filled), '.').c_str(), 100.0 * fraction, clock(done_s).c_str(),
+                     clock(static_cast<double>(p.frames_total) / rate_).c_str(), speed);
+    }
+    std::fflush(stderr);
+}
+
+void ProgressBar::clear() {
+    if (!drawn_) return;
+    std::fputs("\r\033[K", stderr);
+    std::fflush(stderr);
+    drawn_ = false;
+}
+
+std::string summary_text(const RenderSummary& s, const std::string& format) {
+    std::string out = fmt::format("rendered {}  ({}, {:.0f} Hz, stereo)\n", s.output.string(), format, s.sample_rate);
+    out += fmt::format("  length       {}  (tail {:.2f} s)\n", clock(s.seconds), s.tail_seconds);
+    out += fmt::format("  speed        {:.1f}x real time  ({:.2f} s)\n", s.speed, s.wall_seconds);
+    out += fmt::format("  master peak  {:.1f} dBFS\n", s.master_peak_dbfs);
+    out += fmt::format("\n  {:<24} {:>10} {:>13}\n", "strip", "peak dBFS", "max GR dB");
+    for (const StripSummary& st : s.strips)
+        out += fmt::format("  {:<24} {:>10.1f} {:>13.1f}\n", display_name(st.strip), st.peak_dbfs, st.max_gain_reduction_db);
+    for (const std::string& n : s.notes) out += "note: " + n + "\n";
+    for (const std::string& w : s.warnings) out += "warning: " + w + "\n";
+    return out;
+}
+
+std::string summary_json(const RenderSummary& s, const std::string& format, const std::string& bits) {
+    std::string strips;
+    for (const StripSummary& st : s.strips)
+        strips += fmt::format("{}\n    {{\"strip\": {}, \"peak_dbfs\": {:.2f}, \"max_gain_reduction_db\": {:.2f}}}",
+                              strips.empty() ? "" : ",", json_string(st.strip), st.peak_dbfs, st.max_gain_reduction_db);
+    return fmt::format(
+        "{{\n  \"output\": {},\n  \"format\": {},\n  \"bits\": {},\n  \"sample_rate\": {:.0f},\n  \"frames\": {},\n"
+        "  \"seconds\": {:.6f},\n  \"tail_seconds\": {:.6f},\n  \"wall_seconds\": {:.6f},\n  \"speed\": {:.2f},\n"
+        "  \"master_peak_dbfs\": {:.2f},\n  \"clipped_samples\": {},\n  \"strips\": [{}\n  ],\n  \"notes\": {},\n"
+        "  \"warnings\": {}\n}}\n",
+        json_string(s.output.string()), json_string(format), json_string(bits), s.sample_rate, s.frames, s.seconds,
+        s.tail_seconds, s.wall_seconds, s.speed, s.master_peak_dbfs, s.clipped_samples, strips, json_strings(s.notes),
+        json_strings(s.warnings));
+}
+
+std::string check_text(const Session& session, std::uint32_t latency_frames) {
+    std::size_t tracks = 0, buses = 0;
+    for (const SessionStrip& s : session.strips()) {
+        tracks += s.kind == Kind::track;
+        buses += s.kind == Kind::bus;
+    }
+    std::string out = fmt::format("{}: ok. {:.0f} Hz, {}-frame blocks, {} track{}, {} bus{}\n\n", session.file().string(),
+                                  session.sample_rate(), session.block_frames(), tracks, tracks == 1 ? "" : "s", buses,
+                                  buses == 1 ? "" : "es");
+    const SessionStrip& master = session.strips().front();
+    out += "master";
+    const std::string f = features(session, master);
+    if (!f.empty()) out += "  " + f;
+    out += "\n";
+    tree(session, "master", "", out);
+    out += fmt::format("\nlatency: {} frames ({:.2f} ms)\n", latency_frames,
+                       1000.0 * latency_frames / session.sample_rate());
+    for (const std::string& n : session.notes()) out += "note: " + n + "\n";
+    return out;
+}
+
+std::string check_json(const Session& session, std::uint32_t latency_frames) {
+    std::string strips;
+    for (const SessionStrip& s : session.strips()) {
+        std::string sends;
+        for (const SessionSend& send : s.sends)
+            sends += fmt::format("{}{{\"bus\": {}, \"level_db\": {:.2f}, \"pre_fader\": {}}}", sends.empty() ? "" : ", ",
+                                 json_string(send.bus), send.level_db, send.pre_fader);
+        std::string line = fmt::format("{}\n    {{\"strip\": {}", strips.empty() ? "" : ",", json_string(s.path()));
+        if (s.kind != Kind::master)
+            line += fmt::format(", \"output\": {}, \"sends\": [{}]", json_string(s.output == "master" ? "master" : "bus." + s.output), sends);
+        if (s.kind == Kind::track)
+            line += fmt::format(", \"file\": {}, \"channels\": {}, \"file_sample_rate\": {:.0f}, \"seconds\": {:.6f}, \"offset_ms\": {}",
+                                json_string(s.stem.path.string()), s.stem.channels, s.stem.sample_rate,
+                                static_cast<double>(s.stem.frames) / s.stem.sample_rate, s.offset_ms);
+        strips += line + "}";
+    }
+    return fmt::format("{{\n  \"session\": {},\n  \"sample_rate\": {:.0f},\n  \"block_frames\": {},\n  \"latency_frames\": {},\n"
+                       "  \"strips\": [{}\n  ],\n  \"notes\": {}\n}}\n",
+                       json_string(session.file().string()), session.sample_rate(), session.block_frames(), latency_frames,
+                       strips, json_strings(session.notes()));
+}
+
+}  // namespace rtmix::cli

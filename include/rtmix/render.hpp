@@ -1,0 +1,83 @@
+// rtmix::render: the offline renderer. Plays a Session's stems through an Engine as fast as the
+// machine allows and writes the stereo master to a file.
+//
+//   rtmix::RenderOptions options;
+//   options.output = "master.wav";
+//   rtmix::RenderSummary summary = rtmix::render(session, options);   // throws rtmix::RenderError
+//
+// The file is written aside (a hidden temporary in the same folder) and renamed into place only
+// when complete: an error or a cancel never leaves a broken file and never touches one that stood
+// there before. Link rtmix::session.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "rtmix/session.hpp"
+
+namespace rtmix {
+
+/// A render that could not finish (a stem unreadable midway, the disk full, cancelled). The
+/// message names the file; the destination was left as it was.
+class RenderError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct RenderProgress {
+    std::uint64_t frames_done = 0;   ///< master frames rendered so far
+    std::uint64_t frames_total = 0;  ///< frames before the tail (the tail's length is not known ahead)
+    bool in_tail = false;            ///< the stems have ended; effects are ringing out
+};
+
+struct RenderOptions {
+    enum class Format { wav, flac, aiff };
+    enum class Sample { int16, int24, float32 };
+
+    std::filesystem::path output;
+    Format format = Format::wav;
+    Sample sample = Sample::int24;
+    /// Where on the session's timeline the render starts, in seconds (>= 0).
+    double start_s = 0.0;
+    /// How much of the timeline to render, in seconds; by default up to the end of the last stem.
+    std::optional<double> length_s;
+    /// How long effects ring out after that, in seconds; by default until the master is silent
+    /// (below -100 dBFS for `silence_window_s`), at most `max_tail_s`.
+    std::optional<double> tail_s;
+    double max_tail_s = 60.0;
+    double silence_window_s = 2.5;  ///< longer than the longest delay time (2 s)
+    /// Called after every block; return false to cancel (the render then throws RenderError).
+    std::function<bool(const RenderProgress&)> progress;
+};
+
+/// Figures of one strip over the whole render.
+struct StripSummary {
+    std::string strip;                ///< "track.NAME", "bus.NAME", "master"
+    float peak_dbfs = -120.0f;        ///< highest sample peak on the strip's output
+    float max_gain_reduction_db = 0;  ///< most compressor gain reduction (<= 0)
+};
+
+struct RenderSummary {
+    std::filesystem::path output;
+    double sample_rate = 0;
+    std::uint64_t frames = 0;        ///< frames written
+    double seconds = 0;              ///< length of the file
+    double tail_seconds = 0;         ///< of which after the stems ended
+    double wall_seconds = 0;         ///< time the render took
+    double speed = 0;                ///< seconds rendered per second of wall time (x real time)
+    float master_peak_dbfs = -120;   ///< highest sample of the file before conversion
+    std::uint64_t clipped_samples = 0;  ///< samples beyond full scale in an integer file (clipped)
+    std::vector<StripSummary> strips;   ///< the master first, then buses and tracks in session order
+    std::vector<std::string> notes;     ///< for people: resampled stems, ...
+    std::vector<std::string> warnings;  ///< for people: clipping, a cut tail, a NaN in a stem, ...
+};
+
+/// Renders `session` to `options.output`. Throws RenderError; the destination is untouched then.
+RenderSummary render(const Session& session, const RenderOptions& options);
+
+}  // namespace rtmix

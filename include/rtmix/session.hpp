@@ -1,0 +1,133 @@
+// rtmix::Session: a mix described in a session file (TOML), loaded, checked and applied to an
+// Engine. docs/session-format.md describes the file.
+//
+//   rtmix::Session session = rtmix::Session::load("song.toml");   // throws rtmix::SessionError
+//   session.set_override("track.vox.gain_db=-2");                  // optional, like `--set`
+//   rtmix::Engine engine(session.engine_options());
+//   session.apply(engine);                                          // tracks, buses, routing, values
+//
+// Loading checks everything a render would trip over: the TOML syntax, every key, type and range,
+// bus names, duplicate names, routing cycles, and that every stem opens as audio. A mistake is
+// reported as `song.toml:12:5: unknown key 'gian_db' in track 'kick' (did you mean 'gain_db'?)`.
+//
+// Link rtmix::session (it brings toml++, libsndfile and libsoxr; rtmix::rtmix alone does not).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "rtmix/engine.hpp"
+
+namespace rtmix {
+
+/// A place in a session file: 1-based line and column (0 when there is none, as for `--set`).
+struct SourceLocation {
+    std::string file;  ///< the session file as given, or "--set"
+    std::uint32_t line = 0;
+    std::uint32_t column = 0;
+};
+
+/// A mistake in a session file or an override. what() is "file:line:column: message".
+class SessionError : public std::runtime_error {
+public:
+    SessionError(SourceLocation where, const std::string& message);
+    const SourceLocation& where() const noexcept { return where_; }
+    /// The message without the location.
+    const std::string& message() const noexcept { return message_; }
+
+private:
+    SourceLocation where_;
+    std::string message_;
+};
+
+/// The audio file a track plays, as probed when the session was loaded.
+struct Stem {
+    std::filesystem::path path;  ///< resolved against the session file's folder
+    std::uint32_t channels = 0;  ///< 1 or 2
+    double sample_rate = 0;      ///< the file's rate; resampled to the session's when different
+    std::uint64_t frames = 0;    ///< length at the file's rate
+    std::string format;          ///< for people: "WAV 24-bit", "FLAC 16-bit", ...
+};
+
+struct SessionSend {
+    std::string bus;
+    double level_db = 0.0;
+    bool pre_fader = false;
+    SourceLocation where;
+};
+
+/// One track, bus or the master, with its routing (its parameter values are in settings()).
+struct SessionStrip {
+    enum class Kind { track, bus, master };
+    Kind kind = Kind::track;
+    std::string name;                ///< empty for the master
+    std::string output = "master";   ///< "master" or a bus name (tracks and buses)
+    std::vector<SessionSend> sends;
+    bool reverb = false;             ///< buses and master: a reverb insert
+    bool delay = false;              ///< buses and master: a delay insert
+    Stem stem;                       ///< tracks
+    double offset_ms = 0.0;          ///< tracks: positive starts the stem later, negative earlier
+    SourceLocation where;            ///< the strip's table (its name for tracks and buses)
+    SourceLocation output_where;
+
+    /// The engine's name for the strip: "track.NAME", "bus.NAME" or "master".
+    std::string path() const;
+};
+
+/// One parameter value: `path` is what Engine::set() takes ("track.kick.eq.2.freq_hz").
+struct SessionSetting {
+    std::string path;
+    std::variant<double, std::string> value;  ///< numbers and booleans (0/1) as double, words as text
+    SourceLocation where;
+};
+
+class Session {
+public:
+    /// Reads and checks a session file. Throws SessionError.
+    static Session load(const std::filesystem::path& file);
+    /// Parses session text as if read from `file` (relative stem paths resolve against its folder).
+    static Session parse(std::string_view text, const std::filesystem::path& file);
+
+    double sample_rate() const noexcept { return sample_rate_; }
+    std::uint32_t block_frames() const noexcept { return block_frames_; }
+    const std::filesystem::path& file() const noexcept { return file_; }
+    /// The master first, then buses and tracks in file order.
+    const std::vector<SessionStrip>& strips() const noexcept { return strips_; }
+    const std::vector<SessionSetting>& settings() const noexcept { return settings_; }
+    /// Notes for people that are not errors (a stem that will be resampled, ...).
+    const std::vector<std::string>& notes() const noexcept { return notes_; }
+
+    /// Overrides a value, as `rtmix render --set PATH=VALUE` does: any parameter path
+    /// ("track.vox.gain_db=-2", "bus.verb.reverb.decay_s=3", "master.eq.1.type=peak") or a
+    /// track's offset ("track.vox.offset_ms=12"). Checked at once; throws SessionError.
+    void set_override(std::string_view assignment);
+
+    /// Options for the engine that plays this session (rate, block size, queue room).
+    EngineOptions engine_options() const;
+    /// Builds the mix in `engine`, which must be empty (fresh). The tracks' input channels are
+    /// assigned in track order: a mono track takes one channel, a stereo track two; see
+    /// track_input_channel(). Throws SessionError.
+    void apply(Engine& engine) const;
+    /// The first engine input channel of the i-th track (in strips() order, tracks only).
+    std::vector<std::uint32_t> track_input_channels() const;
+    /// Number of input channels all tracks read together.
+    std::uint32_t input_channels() const;
+
+private:
+    Session() = default;
+    void check() const;  // applies to a scratch engine; throws SessionError
+
+    std::filesystem::path file_;
+    double sample_rate_ = 48000.0;
+    std::uint32_t block_frames_ = 256;
+    std::vector<SessionStrip> strips_;
+    std::vector<SessionSetting> settings_;
+    std::vector<std::string> notes_;
+};
+
+}  // namespace rtmix
