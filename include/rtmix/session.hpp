@@ -111,7 +111,7 @@ public:
     EngineOptions engine_options() const;
     /// Builds the mix in `engine`, which must be empty (fresh). The tracks' input channels are
     /// assigned in track order: a mono track takes one channel, a stereo track two; see
-    /// track_input_channel(). Throws SessionError.
+    /// track_input_channels(). Throws SessionError.
     void apply(Engine& engine) const;
     /// The first engine input channel of the i-th track (in strips() order, tracks only).
     std::vector<std::uint32_t> track_input_channels() const;
