@@ -128,7 +128,7 @@ TEST_CASE("a stereo-linked compressor applies the same gain to both channels", "
     CHECK(quiet_gain_db == Approx(c.gain_reduction_db()).margin(0.5));
 }
 
-TEST_CASE("makeup gain raises the output by makeup_db; a disabled compressor is transparent", "[compressor]") {
+TEST_CASE("makeup gain raises the output by makeup_db, and a disabled compressor is transparent", "[compressor]") {
     dsp::CompressorSettings s;
     s.enabled = true;
     s.threshold_db = 0.0f;

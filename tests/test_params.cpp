@@ -54,7 +54,7 @@ TEST_CASE("a value out of range is refused with the range, and the old value sta
     CHECK(e.set("track.vox.mute", 0.5).code() == Status::Code::out_of_range);
 }
 
-TEST_CASE("word parameters take their words; numbers also arrive as text", "[params]") {
+TEST_CASE("word parameters take their words, and numbers also arrive as text", "[params]") {
     Engine& e = mix();
     RTMIX_REQUIRE_OK(e.set("track.vox.eq.2.type", "highshelf"));
     RTMIX_REQUIRE_OK(e.set("track.vox.compressor.detector", "rms"));

@@ -34,15 +34,15 @@ std::int64_t to_frames(double seconds, double rate) {
 }
 
 void check_options(const RenderOptions& o) {
-    if (o.output.empty()) throw RenderError("no output file given");
+    if (o.output.empty()) throw RenderOptionsError("no output file given");
     if (!(o.start_s >= 0.0) || !std::isfinite(o.start_s))
-        throw RenderError(fmt::format("start {} s: expected 0 or more seconds", o.start_s));
+        throw RenderOptionsError(fmt::format("start {} s: expected 0 or more seconds", o.start_s));
     if (o.length_s && (!(*o.length_s > 0.0) || !std::isfinite(*o.length_s)))
-        throw RenderError(fmt::format("length {} s: expected more than 0 seconds", *o.length_s));
+        throw RenderOptionsError(fmt::format("length {} s: expected more than 0 seconds", *o.length_s));
     if (o.tail_s && (!(*o.tail_s >= 0.0) || !std::isfinite(*o.tail_s)))
-        throw RenderError(fmt::format("tail {} s: expected 0 or more seconds", *o.tail_s));
+        throw RenderOptionsError(fmt::format("tail {} s: expected 0 or more seconds", *o.tail_s));
     if (o.format == RenderOptions::Format::flac && o.sample == RenderOptions::Sample::float32)
-        throw RenderError("FLAC stores integer samples: use 16 or 24 bits");
+        throw RenderOptionsError("FLAC stores integer samples: use 16 or 24 bits");
 }
 
 /// The running render: engine, stem readers, buffers, the file, and the figures.
@@ -74,7 +74,7 @@ public:
         const std::int64_t start = to_frames(options_.start_s, rate_);
         const std::int64_t end = options_.length_s ? start + std::max<std::int64_t>(1, to_frames(*options_.length_s, rate_)) : end_;
         if (end <= start)
-            throw RenderError(fmt::format("nothing to render: the stems end at {:.3f} s, the render starts at {:.3f} s",
+            throw RenderOptionsError(fmt::format("nothing to render: the stems end at {:.3f} s, the render starts at {:.3f} s",
                                           static_cast<double>(end_) / rate_, options_.start_s));
         for (TrackInput& t : tracks_) t.reader->start_at(start - t.offset);
 

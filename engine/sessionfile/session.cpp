@@ -152,8 +152,11 @@ void Session::set_override(std::string_view assignment) {
             if (s.kind == Kind::track && s.name == name) {
                 double v = 0;
                 const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-                if (ec != std::errc{} || end != value.data() + value.size() || !std::isfinite(v))
+                if (ec != std::errc{} || end != value.data() + value.size())
                     throw SessionError(where, fmt::format("{} = '{}': expected a number of milliseconds", path, value));
+                if (!(std::abs(v) <= max_offset_ms))
+                    throw SessionError(where, fmt::format("{} = {}: out of range [-{:.0f}, {:.0f}] ms (24 hours)", path, value,
+                                                          max_offset_ms, max_offset_ms));
                 s.offset_ms = v;
                 return;
             }

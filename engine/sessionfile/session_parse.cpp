@@ -340,8 +340,9 @@ void Parser::read_strip(const toml::table& t, Kind kind, const toml::source_regi
         } else if (k == "offset_ms") {
             if (!node.is_number()) fail(node.source(), fmt::format("offset_ms of {} must be a number (ms), not {}", owner, type_name(node)));
             s.offset_ms = *node.value<double>();
-            if (!std::isfinite(s.offset_ms) || std::abs(s.offset_ms) > 24.0 * 3600e3)
-                fail(node.source(), fmt::format("offset_ms = {} of {}: expected a finite number of milliseconds", s.offset_ms, owner));
+            if (!(std::abs(s.offset_ms) <= max_offset_ms))
+                fail(node.source(), fmt::format("offset_ms = {} of {}: out of range [-{:.0f}, {:.0f}] ms (24 hours)", s.offset_ms,
+                                                owner, max_offset_ms, max_offset_ms));
         } else if (k == "eq") {
             read_eq(s, owner, key, node);
         } else if (k == "sends") {

@@ -205,6 +205,9 @@ int main(int argc, char** argv) {
     } catch (const rtmix::SessionError& e) {
         fmt::print(stderr, "{}\n", e.what());
         return exit_usage;
+    } catch (const rtmix::RenderOptionsError& e) {
+        fmt::print(stderr, "rtmix: {}\n", e.what());
+        return exit_usage;
     } catch (const rtmix::RenderError& e) {
         fmt::print(stderr, "rtmix: {}\n", e.what());
         return exit_render;

@@ -29,6 +29,13 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/// Options that cannot work: a negative start, FLAC with float samples, a start past the end of
+/// the session. Nothing was written.
+class RenderOptionsError : public RenderError {
+public:
+    using RenderError::RenderError;
+};
+
 struct RenderProgress {
     std::uint64_t frames_done = 0;   ///< master frames rendered so far
     std::uint64_t frames_total = 0;  ///< frames before the tail (the tail's length is not known ahead)
@@ -77,7 +84,8 @@ struct RenderSummary {
     std::vector<std::string> warnings;  ///< for people: clipping, a cut tail, a NaN in a stem, ...
 };
 
-/// Renders `session` to `options.output`. Throws RenderError; the destination is untouched then.
+/// Renders `session` to `options.output`. Throws RenderError (RenderOptionsError for options that
+/// cannot work); the destination is untouched then.
 RenderSummary render(const Session& session, const RenderOptions& options);
 
 }  // namespace rtmix

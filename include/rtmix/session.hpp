@@ -45,6 +45,9 @@ private:
     std::string message_;
 };
 
+/// The furthest a track's offset_ms moves its stem, either way: 24 hours.
+inline constexpr double max_offset_ms = 24.0 * 3600.0 * 1000.0;
+
 /// The audio file a track plays, as probed when the session was loaded.
 struct Stem {
     std::filesystem::path path;  ///< resolved against the session file's folder

@@ -1,0 +1,230 @@
+// The rtmix program, run as a process: exit codes (0 done, 1 render failure, 2 usage or session
+// error), what goes to stdout and stderr, and that its options reach the render.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <string>
+#include <vector>
+
+#include "files.hpp"
+#include "signals.hpp"
+
+extern char** environ;
+
+using namespace rtmix;
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+using test::TempDir;
+
+namespace {
+
+struct Result {
+    int exit_code = -1;  ///< -1 when the program did not exit normally (a signal)
+    std::string out, err;
+};
+
+/// Runs the rtmix program with `args`; stdin is /dev/null, stdout and stderr go to files in
+/// DIR/io (so stderr is not a terminal), read back once it has exited.
+Result run_rtmix(const TempDir& dir, const std::vector<std::string>& args) {
+    std::filesystem::create_directories(dir / "io");
+    const std::string out_file = (dir / "io/stdout").string(), err_file = (dir / "io/stderr").string();
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    std::vector<char*> argv;
+    std::string program = RTMIX_CLI;
+    argv.push_back(program.data());
+    std::vector<std::string> copies = args;
+    for (std::string& a : copies) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    const int spawned = posix_spawn(&pid, RTMIX_CLI, &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    REQUIRE(spawned == 0);
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    Result r;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = test::read_bytes(out_file);
+    r.err = test::read_bytes(err_file);
+    return r;
+}
+
+/// DIR/session.toml with one mono track "a" (a 1 kHz sine of amplitude 0.5, panned hard left, so
+/// the master's left channel carries it at 0.5) and a bus "drums" fed by track "kick".
+std::filesystem::path write_project(const TempDir& dir) {
+    test::write_audio(dir / "stems/a.wav", {test::sine(1000.0, 48000.0, 12000, 0.5)}, 48000);
+    test::write_audio(dir / "stems/kick.wav", {std::vector<float>(4800, 0.0f)}, 48000);
+    test::write_text(dir / "session.toml", R"([session]
+sample_rate = 48000
+
+[[bus]]
+name = "drums"
+
+[[track]]
+name = "kick"
+file = "stems/kick.wav"
+output = "drums"
+
+[[track]]
+name = "a"
+file = "stems/a.wav"
+pan = -1
+)");
+    return dir / "session.toml";
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> lines;
+    std::size_t start = 0;
+    for (std::size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1)
+        lines.push_back(text.substr(start, nl - start));
+    if (start < text.size()) lines.push_back(text.substr(start));
+    return lines;
+}
+
+}  // namespace
+
+TEST_CASE("rtmix render writes the master and exits 0, and --json prints the summary on stdout", "[cli]") {
+    TempDir dir;
+    const auto session = write_project(dir).string();
+    const auto master = (dir / "master.wav").string();
+
+    SECTION("--json") {
+        const Result r = run_rtmix(dir, {"render", session, "-o", master, "--bits", "32f", "--json"});
+        CHECK(r.exit_code == 0);
+        CHECK(r.err.empty());
+        CHECK_THAT(r.out, StartsWith("{") && Contains("\"master_peak_dbfs\": -6.02") && Contains("\"speed\"") &&
+                              Contains("\"strips\"") && Contains("\"track.a\"") && Contains("\"frames\": 12000"));
+        const test::Audio out = test::read_audio(master);
+        CHECK((out.format & SF_FORMAT_SUBMASK) == SF_FORMAT_FLOAT);
+        CHECK(out.frames() == 12000);
+    }
+    SECTION("text, with stderr not a terminal: no progress bar, nothing at all on stderr") {
+        const Result r = run_rtmix(dir, {"render", session, "-o", master});
+        CHECK(r.exit_code == 0);
+        CHECK(r.err.empty());
+        CHECK_THAT(r.out, Contains("rendered") && Contains(master) && Contains("track a"));
+        CHECK((test::read_audio(master).format & SF_FORMAT_SUBMASK) == SF_FORMAT_PCM_24);  // the default
+    }
+}
+
+TEST_CASE("rtmix exits 2 on a usage error, says why on stderr, and writes nothing", "[cli]") {
+    TempDir dir;
+    const auto session = write_project(dir).string();
+    const auto master = (dir / "master.wav").string();
+
+    SECTION("no arguments: the usage") {
+        const Result r = run_rtmix(dir, {});
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.err, Contains("usage:") && Contains("rtmix render SESSION"));
+    }
+    SECTION("an unknown option") {
+        const Result r = run_rtmix(dir, {"render", session, "-o", master, "--frob"});
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.err, Contains("unknown option '--frob'"));
+    }
+    SECTION("--bits 12") {
+        const Result r = run_rtmix(dir, {"render", session, "-o", master, "--bits", "12"});
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.err, Contains("--bits '12'") && Contains("16, 24 or 32f"));
+    }
+    SECTION("FLAC with --bits 32f") {
+        const Result r = run_rtmix(dir, {"render", session, "-o", (dir / "master.flac").string(), "--bits", "32f"});
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.err, Contains("FLAC"));
+    }
+    CHECK_FALSE(std::filesystem::exists(master));
+    CHECK_FALSE(std::filesystem::exists(dir / "master.flac"));
+}
+
+TEST_CASE("rtmix exits 2 on a session error, with FILE:LINE:COL: on stderr", "[cli]") {
+    TempDir dir;
+    write_project(dir);
+    const auto bad = (dir / "bad.toml").string();
+    test::write_text(bad, "[[track]]\nname = \"a\"\nfile = \"stems/a.wav\"\ngian_db = -3\n");
+    const Result r = run_rtmix(dir, {"render", bad, "-o", (dir / "master.wav").string()});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, StartsWith(bad + ":4:1: unknown key 'gian_db' in track 'a' (did you mean 'gain_db'?)"));
+    CHECK(r.out.empty());
+    CHECK_FALSE(std::filesystem::exists(dir / "master.wav"));
+
+    const Result checked = run_rtmix(dir, {"check", bad});
+    CHECK(checked.exit_code == 2);
+    CHECK_THAT(checked.err, StartsWith(bad + ":4:1: "));
+}
+
+TEST_CASE("rtmix exits 2 on a bad --set, with the nearest path suggested", "[cli]") {
+    TempDir dir;
+    const auto session = write_project(dir).string();
+    const Result r = run_rtmix(dir, {"render", session, "-o", (dir / "master.wav").string(), "--set", "track.a.gian_db=-2"});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, StartsWith("--set track.a.gian_db=-2: ") && Contains("(did you mean 'track.a.gain_db'?)"));
+    CHECK_FALSE(std::filesystem::exists(dir / "master.wav"));
+}
+
+TEST_CASE("rtmix exits 1 when the render fails, naming the path", "[cli]") {
+    TempDir dir;
+    const auto session = write_project(dir).string();
+    const auto master = (dir / "missing/master.wav").string();
+    const Result r = run_rtmix(dir, {"render", session, "-o", master});
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Contains(master));
+    CHECK_FALSE(std::filesystem::exists(dir / "missing"));
+}
+
+TEST_CASE("rtmix check prints the routing tree and the latency, and check --json prints them as JSON", "[cli]") {
+    TempDir dir;
+    const auto session = write_project(dir).string();
+
+    SECTION("text") {
+        const Result r = run_rtmix(dir, {"check", session});
+        CHECK(r.exit_code == 0);
+        CHECK(r.err.empty());
+        CHECK_THAT(r.out, Contains("ok") && Contains("latency: 0 frames"));
+        // The master, then its sources; the kick sits under the bus it feeds, indented further.
+        const std::vector<std::string> lines = lines_of(r.out);
+        auto line_with = [&](const std::string& words) {
+            for (std::size_t i = 0; i < lines.size(); ++i)
+                if (lines[i].find(words) != std::string::npos) return i;
+            FAIL("no line with '" << words << "' in:\n" << r.out);
+            return lines.size();
+        };
+        const std::size_t bus = line_with("bus drums"), kick = line_with("track kick"), a = line_with("track a");
+        REQUIRE(bus > 0);
+        CHECK_THAT(lines[bus - 1], StartsWith("master"));  // the root, right above its first source
+        CHECK(kick == bus + 1);
+        CHECK(lines[kick].find("track kick") > lines[bus].find("bus drums"));
+        CHECK(lines[a].find("track a") == lines[bus].find("bus drums"));  // both feed the master
+        CHECK_THAT(lines[a], Contains("stems/a.wav") && Contains("mono") && Contains("48000 Hz"));
+    }
+    SECTION("--json") {
+        const Result r = run_rtmix(dir, {"check", session, "--json"});
+        CHECK(r.exit_code == 0);
+        CHECK_THAT(r.out, StartsWith("{") && Contains("\"latency_frames\": 0") && Contains("\"strip\": \"bus.drums\"") &&
+                              Contains("\"output\": \"bus.drums\""));
+    }
+}
+
+TEST_CASE("rtmix render --set, --start, --length and --tail reach the render", "[cli]") {
+    TempDir dir;
+    const auto session = write_project(dir).string();
+    const auto plain = (dir / "plain.wav").string(), quieter = (dir / "quieter.wav").string();
+
+    REQUIRE(run_rtmix(dir, {"render", session, "-o", plain, "--bits", "32f"}).exit_code == 0);
+    REQUIRE(run_rtmix(dir, {"render", session, "-o", quieter, "--bits", "32f", "--set", "track.a.gain_db=-6"}).exit_code == 0);
+    const double plain_peak = test::read_audio(plain).peak(), quieter_peak = test::read_audio(quieter).peak();
+    CHECK(plain_peak == Approx(0.5).margin(1e-6));  // a 1 kHz sine sampled at 48 kHz hits its crest
+    // 0.01 dB: float files, only the fader differs.
+    CHECK(test::to_db(quieter_peak / plain_peak) == Approx(-6.0).margin(0.01));
+
+    // 0.05 s in (2400 frames), 0:00.1 long (4800 frames), no tail.
+    const auto cut = (dir / "cut.wav").string();
+    REQUIRE(run_rtmix(dir, {"render", session, "-o", cut, "--start", "0.05", "--length", "0:00.1", "--tail", "0"}).exit_code == 0);
+    CHECK(test::read_audio(cut).frames() == 4800);
+}
