@@ -119,11 +119,11 @@ void ProgressBar::update(const RenderProgress& p) {
     const double wall = std::chrono::duration<double>(now - started_).count();
     const double speed = wall > 0 ? done_s / wall : 0.0;
     if (p.in_tail) {
-        std::fprintf(stderr, "\r\033[K[##############################] ringing out  %s  %.0fx real time", clock(done_s).c_str(), speed);
+        std::fprintf(stderr, "\r\033[K[##############################] ringing out  %s  %.1fx real time", clock(done_s).c_str(), speed);
     } else {
         const double fraction = p.frames_total ? static_cast<double>(p.frames_done) / static_cast<double>(p.frames_total) : 1.0;
         const auto filled = static_cast<int>(fraction * 30.0);
-        std::fprintf(stderr, "\r\033[K[%s%s] %3.0f%%  %s / %s  %.0fx real time", std::string(static_cast<std::size_t>(filled), '#').c_str(),
+        std::fprintf(stderr, "\r\033[K[%s%s] %3.0f%%  %s / %s  %.1fx real time", std::string(static_cast<std::size_t>(filled), '#').c_str(),
                      std::string(static_cast<std::size_t>(30 - filled), '.').c_str(), 100.0 * fraction, clock(done_s).c_str(),
                      clock(static_cast<double>(p.frames_total) / rate_).c_str(), speed);
     }
@@ -141,10 +141,12 @@ std::string summary_text(const RenderSummary& s, const std::string& format) {
     std::string out = fmt::format("rendered {}  ({}, {:.0f} Hz, stereo)\n", s.output.string(), format, s.sample_rate);
     out += fmt::format("  length       {}  (tail {:.2f} s)\n", clock(s.seconds), s.tail_seconds);
     out += fmt::format("  speed        {:.1f}x real time  ({:.2f} s)\n", s.speed, s.wall_seconds);
-    out += fmt::format("  master peak  {:.1f} dBFS\n", s.master_peak_dbfs);
+    out += fmt::format("  master peak  {:+.1f} dBFS\n", s.master_peak_dbfs);
     out += fmt::format("\n  {:<24} {:>10} {:>13}\n", "strip", "peak dBFS", "max GR dB");
-    for (const StripSummary& st : s.strips)
-        out += fmt::format("  {:<24} {:>10.1f} {:>13.1f}\n", display_name(st.strip), st.peak_dbfs, st.max_gain_reduction_db);
+    for (const StripSummary& st : s.strips) {
+        const float gr = st.max_gain_reduction_db > -0.05f ? 0.0f : st.max_gain_reduction_db;  // no "-0.0"
+        out += fmt::format("  {:<24} {:>10.1f} {:>13.1f}\n", display_name(st.strip), st.peak_dbfs, gr);
+    }
     for (const std::string& n : s.notes) out += "note: " + n + "\n";
     for (const std::string& w : s.warnings) out += "warning: " + w + "\n";
     return out;
