@@ -232,10 +232,13 @@ AsideWriter::AsideWriter(const std::filesystem::path& destination, RenderOptions
         if (fd < 0 && (errno != EEXIST || attempt > 100))
             throw FileError(fmt::format("cannot write in '{}': {}", folder.string(), std::strerror(errno)));
     }
+    sync_fd_ = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
     file_ = sf_open_fd(fd, SFM_WRITE, &info, SF_TRUE);
     if (file_ == nullptr) {
         const std::string why = sf_strerror(nullptr);
         ::close(fd);
+        if (sync_fd_ >= 0) ::close(sync_fd_);
+        sync_fd_ = -1;
         std::filesystem::remove(temp_, ec);
         throw FileError(fmt::format("cannot write '{}': {}", destination.string(), why));
     }
@@ -245,6 +248,7 @@ AsideWriter::AsideWriter(const std::filesystem::path& destination, RenderOptions
 
 AsideWriter::~AsideWriter() {
     if (file_ != nullptr) sf_close(file_);
+    if (sync_fd_ >= 0) ::close(sync_fd_);
     if (!committed_) {
         std::error_code ec;
         std::filesystem::remove(temp_, ec);
@@ -262,14 +266,30 @@ void AsideWriter::write(const float* left, const float* right, std::uint32_t fra
 }
 
 void AsideWriter::commit() {
-    sf_write_sync(file_);
+    // Finish the file (libsndfile writes the header sizes and any last encoder data on close),
+    // get it onto the disk, and only then rename it over the destination: after a crash the
+    // destination holds either the old file or the complete new one.
     const int closed = sf_close(file_);
     file_ = nullptr;
     if (closed != 0) throw FileError(fmt::format("cannot finish '{}': {}", temp_.string(), sf_error_number(closed)));
+    if (sync_fd_ >= 0) {
+        const int synced = ::fsync(sync_fd_);
+        ::close(sync_fd_);
+        sync_fd_ = -1;
+        if (synced != 0) throw FileError(fmt::format("cannot write '{}': {}", temp_.string(), std::strerror(errno)));
+    }
     std::error_code ec;
     std::filesystem::rename(temp_, destination_, ec);
     if (ec) throw FileError(fmt::format("cannot rename '{}' to '{}': {}", temp_.string(), destination_.string(), ec.message()));
     committed_ = true;
+    // Make the rename itself durable.
+    std::filesystem::path folder = destination_.parent_path();
+    if (folder.empty()) folder = ".";
+    const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir >= 0) {
+        ::fsync(dir);
+        ::close(dir);
+    }
 }
 
 }  // namespace rtmix::files

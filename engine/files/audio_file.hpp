@@ -81,6 +81,7 @@ public:
 private:
     std::filesystem::path destination_, temp_;
     sf_private_tag* file_ = nullptr;
+    int sync_fd_ = -1;  // a second descriptor of the file, to fsync it after libsndfile closes it
     std::vector<float> interleaved_;
     bool committed_ = false;
 };
