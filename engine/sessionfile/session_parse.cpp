@@ -58,7 +58,13 @@ private:
                                   const std::vector<std::string>& known) const {
         std::string message = fmt::format("unknown key '{}' {}", key.str(), where);
         const std::string best = engine::closest_match(key.str(), known);
-        if (!best.empty()) message += fmt::format(" (did you mean '{}'?)", best);
+        if (!best.empty()) {
+            message += fmt::format(" (did you mean '{}'?)", best);
+        } else {
+            std::string list;
+            for (const std::string& k : known) list.append(list.empty() ? "" : ", ").append(k);
+            message += fmt::format(" (expected one of: {})", list);
+        }
         fail(key.source(), message);
     }
 
@@ -147,7 +153,7 @@ void Parser::run(std::string_view text, double& sample_rate, std::uint32_t& bloc
                 fail(node.source(), fmt::format("'{}' must be an array of tables ([[{}]]), not {}", key.str(), key.str(),
                                                 node.is_table() ? "a single table ([" + std::string(key.str()) + "])" : type_name(node)));
         } else {
-            unknown_key(key, "at the top level (expected [session], [[bus]], [[track]], [master])", top);
+            unknown_key(key, "at the top level", top);
         }
     }
     if (const toml::table* s = root["session"].as_table()) read_session(*s, sample_rate, block_frames);
