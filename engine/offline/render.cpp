@@ -114,7 +114,7 @@ public:
         for (const SessionStrip& s : session_.strips()) {
             StripMeter m{};
             if (!engine_.meter(s.path(), m)) continue;
-            summary.strips.push_back({s.path(), m.peak_hold_dbfs, m.max_gain_reduction_db});
+            summary.strips.push_back({s.path(), std::max(m.peak_hold_dbfs, -120.0f), m.max_gain_reduction_db});
         }
         summary.notes = session_.notes();
         collect_events();

@@ -65,7 +65,7 @@ struct RenderOptions {
 /// Figures of one strip over the whole render.
 struct StripSummary {
     std::string strip;                ///< "track.NAME", "bus.NAME", "master"
-    float peak_dbfs = -120.0f;        ///< highest sample peak on the strip's output
+    float peak_dbfs = -120.0f;        ///< highest sample peak on the strip's output (-120: silent)
     float max_gain_reduction_db = 0;  ///< most compressor gain reduction (<= 0)
 };
 
