@@ -85,35 +85,28 @@ private:
     std::filesystem::path folder_;
 };
 
+/// The key of `spec` in a session table: its path below `prefix` ("compressor." -> "ratio"); with
+/// no prefix, only keys without a dot. Empty when the parameter does not belong in that table.
+std::string_view table_key(const ParamSpec& spec, Scope scope, std::string_view prefix) {
+    std::string_view k = spec.key;
+    if (spec.scope != scope) return {};
+    if (prefix.empty()) return k.find('.') == std::string_view::npos ? k : std::string_view{};
+    if (!k.starts_with(prefix)) return {};
+    return k.substr(prefix.size());
+}
+
 /// The parameter of `scope` whose key (below `prefix`) is `key`, or null.
 const ParamSpec* find_spec(Scope scope, std::string_view prefix, std::string_view key) {
-    for (const ParamSpec& spec : engine::param_specs()) {
-        if (spec.scope != scope) continue;
-        std::string_view k = spec.key;
-        if (!prefix.empty()) {
-            if (!k.starts_with(prefix)) continue;
-            k.remove_prefix(prefix.size());
-        } else if (k.find('.') != std::string_view::npos) {
-            continue;
-        }
-        if (k == key) return &spec;
-    }
+    for (const ParamSpec& spec : engine::param_specs())
+        if (!key.empty() && table_key(spec, scope, prefix) == key) return &spec;
     return nullptr;
 }
 
+/// Every key of the parameters of `scope` below `prefix`, in the table's order.
 std::vector<std::string> spec_keys(Scope scope, std::string_view prefix) {
     std::vector<std::string> out;
-    for (const ParamSpec& spec : engine::param_specs()) {
-        if (spec.scope != scope) continue;
-        std::string_view k = spec.key;
-        if (!prefix.empty()) {
-            if (!k.starts_with(prefix)) continue;
-            k.remove_prefix(prefix.size());
-        } else if (k.find('.') != std::string_view::npos) {
-            continue;
-        }
-        out.emplace_back(k);
-    }
+    for (const ParamSpec& spec : engine::param_specs())
+        if (const std::string_view k = table_key(spec, scope, prefix); !k.empty()) out.emplace_back(k);
     return out;
 }
 
