@@ -94,7 +94,8 @@ void Session::apply(Engine& engine) const {
     }
 
     const std::vector<std::uint32_t> inputs = track_input_channels();
-    const Status routed = engine.batch([&]() -> Status {
+    // The steps record their own failure with its place in the file; batch()'s status adds nothing.
+    (void)engine.batch([&]() -> Status {
         for (const SessionStrip& s : strips_)
             if (s.kind == Kind::bus && !step(engine.add_bus(s.name), s.where)) return {};
         std::size_t t = 0;
@@ -116,7 +117,6 @@ void Session::apply(Engine& engine) const {
                     return {};
         return {};
     });
-    (void)routed;
     if (failed_at != nullptr) throw SessionError(*failed_at, failed_message);
 
     for (const SessionSetting& setting : settings_) {
