@@ -1,11 +1,15 @@
 // Block cost of a full mix: N stereo tracks, each with a full strip (4 EQ bands, compressor, one
-// post-fader send to a reverb return), into 4 group buses and the master.
+// post-fader send to a reverb return), into 4 group buses and the master. The master chain is
+// chosen with --master: `plain` (no loudness meter, no limiter), `meter` (the default engine: the
+// loudness meter on), `limiter` (meter and the true-peak limiter); comparing them gives the cost of
+// each in one run.
 //
 // Prints min/p50/p99/p99.9/max of process() per block and the share of the block's deadline, and
 // writes the same as JSON with --json FILE. Measures wall time of single process() calls on this
 // thread after a warm-up; run on an otherwise idle machine, in a Release build.
 //
-//   rtmix_bench_block [--tracks 64] [--frames 64] [--rate 48000] [--blocks 20000] [--json FILE]
+//   rtmix_bench_block [--tracks 64] [--frames 64] [--rate 48000] [--blocks 20000]
+//                     [--master plain|meter|limiter] [--json FILE]
 #include <rtmix/engine.hpp>
 
 #include <algorithm>
@@ -67,6 +71,7 @@ int main(int argc, char** argv) {
     int tracks = 64, frames = 64, blocks = 20000;
     double rate = 48000.0;
     const char* json = nullptr;
+    std::string master = "meter";
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i];
         if (a == "--tracks") tracks = std::atoi(argv[i + 1]);
@@ -74,14 +79,23 @@ int main(int argc, char** argv) {
         else if (a == "--blocks") blocks = std::atoi(argv[i + 1]);
         else if (a == "--rate") rate = std::atof(argv[i + 1]);
         else if (a == "--json") json = argv[i + 1];
+        else if (a == "--master") master = argv[i + 1];
         else {
             std::fprintf(stderr, "unknown option %s\n", argv[i]);
             return 2;
         }
     }
     const auto block = static_cast<std::uint32_t>(frames);
-    rtmix::Engine e({.sample_rate = rate, .max_block_frames = block});
+    if (master != "plain" && master != "meter" && master != "limiter") {
+        std::fprintf(stderr, "--master %s: expected plain, meter or limiter\n", master.c_str());
+        return 2;
+    }
+    rtmix::Engine e({.sample_rate = rate, .max_block_frames = block, .loudness_meter = master != "plain"});
     build_mix(e, tracks);
+    if (master == "limiter") {
+        check(e.set("master.limiter.enabled", 1.0));
+        check(e.set("master.limiter.gain_db", 6.0));  // so that it limits
+    }
 
     // Inputs: noise at about -12 dBFS, so every compressor works.
     std::mt19937 rng(1);
@@ -106,19 +120,20 @@ int main(int argc, char** argv) {
     const double deadline_us = 1e6 * frames / rate;
     const double stats[5] = {us.front(), percentile(us, 0.5), percentile(us, 0.99), percentile(us, 0.999), us.back()};
     const char* names[5] = {"min", "p50", "p99", "p99.9", "max"};
-    std::printf("%d stereo tracks (4 EQ bands, compressor, 1 send) -> 4 buses + reverb return -> master\n", tracks);
+    std::printf("%d stereo tracks (4 EQ bands, compressor, 1 send) -> 4 buses + reverb return -> master (%s)\n", tracks,
+                master == "plain" ? "no meter, no limiter" : master == "meter" ? "loudness meter" : "loudness meter + limiter");
     std::printf("%d-frame blocks at %.0f Hz (deadline %.1f us), %d blocks measured\n", frames, rate, deadline_us, blocks);
     std::printf("%-6s %10s %10s\n", "", "us/block", "% deadline");
     for (int i = 0; i < 5; ++i) std::printf("%-6s %10.2f %10.2f\n", names[i], stats[i], 100.0 * stats[i] / deadline_us);
-    std::printf("per track (p50): %.3f us per block\n", stats[1] / tracks);
+    if (tracks > 0) std::printf("per track (p50): %.3f us per block\n", stats[1] / tracks);
     if (json != nullptr) {
         FILE* f = std::fopen(json, "w");
         if (f == nullptr) {
             std::fprintf(stderr, "cannot write %s\n", json);
             return 1;
         }
-        std::fprintf(f, "{\"tracks\": %d, \"frames\": %d, \"sample_rate\": %.0f, \"blocks\": %d, \"deadline_us\": %.3f", tracks,
-                     frames, rate, blocks, deadline_us);
+        std::fprintf(f, "{\"tracks\": %d, \"frames\": %d, \"sample_rate\": %.0f, \"blocks\": %d, \"master\": \"%s\", "
+                     "\"deadline_us\": %.3f", tracks, frames, rate, blocks, master.c_str(), deadline_us);
         for (int i = 0; i < 5; ++i) std::fprintf(f, ", \"%s_us\": %.3f", names[i], stats[i]);
         std::fprintf(f, "}\n");
         std::fclose(f);

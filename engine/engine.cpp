@@ -55,6 +55,13 @@ bool Engine::meter(std::string_view path, StripMeter& out) const {
     return true;
 }
 
+bool Engine::master_loudness(MasterLoudness& out) const {
+    std::lock_guard lock(impl_->mutex);
+    const MasterChain& chain = *impl_->model.strips.front().chain;
+    out = chain.read();
+    return chain.has_loudness_meter();
+}
+
 Status Engine::reset_meters() {
     std::lock_guard lock(impl_->mutex);
     impl_->collect();

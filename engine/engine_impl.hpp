@@ -67,6 +67,12 @@ struct Engine::Impl {
         m.channels = channels;
         m.strip = std::make_shared<Strip>(m.id, channels, options.sample_rate, options.smoothing_ms,
                                           options.max_block_frames);
+        if (kind == StripKind::master) {
+            m.chain = std::make_shared<MasterChain>(options.sample_rate, options.smoothing_ms, options.loudness_meter);
+            for (std::uint8_t p = 0; p < m.limiter.size(); ++p)
+                if (p <= static_cast<std::uint8_t>(dsp::LimiterParam::lookahead_ms))
+                    m.limiter[p] = dsp::limiter_range(static_cast<dsp::LimiterParam>(p)).def;
+        }
         return m;
     }
 
@@ -125,6 +131,14 @@ struct Engine::Impl {
         return model.find_cycle();
     }
 
+    /// Frames the master limiter delays the mix by: its lookahead while enabled.
+    std::uint32_t master_latency() const {
+        const StripModel& m = model.strips.front();
+        const auto at = [&](dsp::LimiterParam p) { return m.limiter[static_cast<std::size_t>(p)]; };
+        if (at(dsp::LimiterParam::enabled) == 0.0f) return 0;
+        return dsp::Limiter::latency_frames_for(options.sample_rate, at(dsp::LimiterParam::lookahead_ms));
+    }
+
     void retire(std::shared_ptr<void> object) { graveyard.push_back({std::move(object), sequence}); }
 
     /// Pushes every change or none; stamps them with sequence numbers.
@@ -144,7 +158,7 @@ struct Engine::Impl {
             return;
         }
         std::unique_ptr<RenderPlan> plan = compile_plan(model, options.max_block_frames);
-        latency = plan->latency_frames;
+        latency = plan->latency_frames = master_latency();
         mailbox.publish(std::move(plan));  // a plan the audio thread never took is deleted here
         ++plans_published;
         publish_pending = false;
@@ -208,6 +222,7 @@ struct Engine::Impl {
             return s;
         }
         if (!mutes.empty()) commit_mutes(model, mutes);
+        if (f == Field::limiter) latency = master_latency();
         return {};
     }
 

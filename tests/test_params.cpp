@@ -136,6 +136,7 @@ TEST_CASE("docs/parameters.md documents every parameter with its range", "[param
             case engine::Scope::send: key = "send.BUS." + key; break;
             case engine::Scope::reverb: key = "reverb." + key; break;
             case engine::Scope::delay: key = "delay." + key; break;
+            case engine::Scope::limiter: key = "limiter." + key; break;
             case engine::Scope::strip: break;
         }
         // The row of the parameter: "| `key` | unit | range | default |".

@@ -36,6 +36,8 @@ TEST_CASE("the guard itself catches an allocation and a lock on the audio thread
 }
 
 TEST_CASE("process() neither allocates nor locks under parameter floods and topology changes", "[realtime]") {
+    // The master chain runs too: the limiter (changed while it runs) and the loudness meter
+    // (reset by swapping in a fresh libebur128 state).
     Engine e(EngineOptions{.max_block_frames = 128, .param_queue_capacity = 512});
     RTMIX_REQUIRE_OK(e.add_track("kick", 1));
     RTMIX_REQUIRE_OK(e.add_track("keys", 2));
@@ -50,6 +52,8 @@ TEST_CASE("process() neither allocates nor locks under parameter floods and topo
         RTMIX_REQUIRE_OK(e.set(s + ".eq.2.type", "peak"));
         RTMIX_REQUIRE_OK(e.set(s + ".compressor.enabled", 1.0));
     }
+    RTMIX_REQUIRE_OK(e.set("master.limiter.enabled", 1.0));
+    RTMIX_REQUIRE_OK(e.set("master.gain_db", 12.0));
 
     const std::vector<float> kick = test::sine(60.0, 48000.0, 256, 0.9);
     const std::vector<float> keys = test::sine(440.0, 48000.0, 256, 0.5);
@@ -79,6 +83,13 @@ TEST_CASE("process() neither allocates nor locks under parameter floods and topo
         (void)e.set("track.keys.eq.2.freq_hz", 200.0 + round % 3000);
         (void)e.set("bus.verb.reverb.size", (round % 10) / 10.0);
         (void)e.set("track.kick.solo", round % 3 == 0 ? 1.0 : 0.0);
+        (void)e.set("master.limiter.ceiling_dbtp", -double(round % 6));
+        (void)e.set("master.limiter.release_ms", 50.0 + round % 200);
+        if (round % 40 == 0) {
+            (void)e.reset_meters();
+            MasterLoudness loudness{};
+            CHECK(e.master_loudness(loudness));
+        }
         // Routing edits paced by the audio (one round per 4 blocks): removals fade out for 20 ms.
         if (round % 20 == 0 && block >= last_edit_block + 4) {
             last_edit_block = block;

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "graph/master_chain.hpp"
+
 namespace rtmix::engine {
 
 namespace {
@@ -58,6 +60,7 @@ double read_param(const ResolvedParam& p, double sample_rate) {
         case Field::send_pre_fader: return s.sends[p.index].pre_fader;
         case Field::reverb:
         case Field::delay: return s.effects[p.index].values[p.spec->effect_param];
+        case Field::limiter: return s.limiter[p.spec->effect_param];
     }
     return 0.0;
 }
@@ -93,6 +96,7 @@ void write_param(const ResolvedParam& p, double value, double sample_rate) {
         case Field::send_pre_fader: s.sends[p.index].pre_fader = flag(value); break;
         case Field::reverb:
         case Field::delay: s.effects[p.index].values[p.spec->effect_param] = f; break;
+        case Field::limiter: s.limiter[p.spec->effect_param] = f; break;
     }
 }
 
@@ -142,6 +146,10 @@ void param_changes(const ResolvedParam& p, std::vector<ParamChange>& out) {
             out.push_back(message(e.unit.get(), ParamId::effect, p.spec->effect_param, e.values[p.spec->effect_param]));
             break;
         }
+        case Field::limiter:
+            out.push_back(message(s.chain.get(), ParamId::effect, p.spec->effect_param,
+                                  s.limiter[p.spec->effect_param]));
+            break;
     }
 }
 

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "dsp/limiter.hpp"
 #include "dsp/reverb.hpp"
 #include "dsp/stereo_delay.hpp"
 
@@ -67,6 +68,12 @@ const std::array specs = {
     effect(Scope::delay, "feedback", Field::delay, dsp::DelayParam::feedback, dsp::delay_range),
     effect(Scope::delay, "damping", Field::delay, dsp::DelayParam::damping, dsp::delay_range),
     effect(Scope::delay, "mix", Field::delay, dsp::DelayParam::mix, dsp::delay_range),
+    ParamSpec{Scope::limiter, "enabled", Field::limiter, ValueKind::boolean, 0, 1, 0, no_words,
+              static_cast<std::uint8_t>(dsp::LimiterParam::enabled)},
+    effect(Scope::limiter, "gain_db", Field::limiter, dsp::LimiterParam::gain_db, dsp::limiter_range),
+    effect(Scope::limiter, "ceiling_dbtp", Field::limiter, dsp::LimiterParam::ceiling_dbtp, dsp::limiter_range),
+    effect(Scope::limiter, "release_ms", Field::limiter, dsp::LimiterParam::release_ms, dsp::limiter_range),
+    effect(Scope::limiter, "lookahead_ms", Field::limiter, dsp::LimiterParam::lookahead_ms, dsp::limiter_range),
 };
 
 /// Whether a strip of this kind has the parameter at all.
@@ -77,6 +84,7 @@ bool applies_to(const ParamSpec& spec, const StripModel& s) {
         default: break;
     }
     if (spec.scope == Scope::send) return s.kind != StripKind::master;
+    if (spec.scope == Scope::limiter) return s.kind == StripKind::master;
     return true;
 }
 
@@ -111,6 +119,7 @@ void append_paths(const Model& model, const StripModel& s, std::vector<std::stri
             case Scope::delay:
                 if (has_effect(s, Effect::delay, pos)) out.push_back(base + "delay." + std::string(spec.key));
                 break;
+            case Scope::limiter: out.push_back(base + "limiter." + std::string(spec.key)); break;
         }
     }
 }
@@ -213,6 +222,9 @@ Status resolve_param(Model& model, std::string_view path, double sample_rate, Re
         if (!has_effect(*strip, reverb ? Effect::reverb : Effect::delay, index)) return unknown(model, path);
         scope = reverb ? Scope::reverb : Scope::delay;
         key = rest.substr(reverb ? 7 : 6);
+    } else if (rest.starts_with("limiter.")) {
+        scope = Scope::limiter;
+        key = rest.substr(8);
     }
     for (const ParamSpec& spec : specs) {
         if (spec.scope != scope || spec.key != key || !applies_to(spec, *strip)) continue;

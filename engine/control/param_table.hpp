@@ -22,12 +22,13 @@ enum class Field : std::uint8_t {
     gain_db, pan, mute, solo, solo_safe,
     send_level_db, send_pre_fader,
     reverb, delay,
+    limiter,
 };
 
 enum class ValueKind : std::uint8_t { number, boolean, word };
 
 /// Where a parameter lives below a strip: "gain_db", "eq.N.freq_hz", "send.BUS.level_db", ...
-enum class Scope : std::uint8_t { strip, eq_band, send, reverb, delay };
+enum class Scope : std::uint8_t { strip, eq_band, send, reverb, delay, limiter };
 
 struct ParamSpec {
     Scope scope;
@@ -36,7 +37,7 @@ struct ParamSpec {
     ValueKind kind;
     double min, max, def;
     std::span<const std::string_view> words;  // the accepted words of a word parameter
-    std::uint8_t effect_param;                // dsp::ReverbParam / dsp::DelayParam
+    std::uint8_t effect_param;                // dsp::ReverbParam / DelayParam / LimiterParam
 };
 
 /// Every entry of the table (in documentation order).

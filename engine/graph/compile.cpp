@@ -124,7 +124,12 @@ std::unique_ptr<RenderPlan> compile_plan(const Model& model, std::uint32_t max_b
 
     plan->buffer_count = buffers;
     plan->buffer_storage.assign(static_cast<std::size_t>(buffers) * 2 * max_block_frames, 0.0f);
-    plan->latency_frames = 0;  // no node adds latency yet; see docs/architecture.md
+    // Only the master limiter adds latency, after every sum: no path needs a compensating delay.
+    // The control side fills in latency_frames (it knows the sample rate and the lookahead).
+    if (!model.strips.empty() && model.strips.front().chain) {
+        plan->master_chain = model.strips.front().chain.get();
+        plan->keep_alive.push_back(model.strips.front().chain);
+    }
     return plan;
 }
 

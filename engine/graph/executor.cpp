@@ -92,8 +92,10 @@ void Executor::apply_due(std::uint32_t pos) noexcept {
 void Executor::apply(const ParamChange& change) noexcept {
     if (change.target != nullptr)
         change.target->apply(change.id, change.index, change.value);
-    else if (change.id == ParamId::reset_meters && plan_ != nullptr)
+    else if (change.id == ParamId::reset_meters && plan_ != nullptr) {
         for (const PlanNode& node : plan_->nodes) node.strip->reset_meter_holds();
+        if (plan_->master_chain != nullptr) plan_->master_chain->reset_meters();
+    }
     applied_.store(applied_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
@@ -144,7 +146,9 @@ void Executor::run_nodes(const float* const* inputs, std::uint32_t input_channel
         io.effect_count = node.effect_count;
 
         if (node.strip->process(io, frames)) report({AudioEvent::Code::non_finite_signal, node.strip->id()});
-        if (node.kind == PlanNode::Kind::master && outputs != nullptr)
+        if (node.kind != PlanNode::Kind::master) continue;
+        if (plan.master_chain != nullptr) plan.master_chain->process(out[0], out[1], frames);
+        if (outputs != nullptr)
             for (int c = 0; c < 2; ++c)
                 if (outputs[c] != nullptr) std::memcpy(outputs[c] + call_offset + pos, out[c], bytes);
     }

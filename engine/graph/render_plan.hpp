@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "graph/effect_unit.hpp"
+#include "graph/master_chain.hpp"
 #include "graph/strip.hpp"
 
 namespace rtmix::engine {
@@ -65,6 +66,7 @@ struct RenderPlan {
     std::vector<float> buffer_storage;  // buffer_count stereo buffers of max_block_frames
 
     std::uint32_t latency_frames = 0;
+    MasterChain* master_chain = nullptr;  // runs on the master's output
 
     // Keeps every Strip and EffectUnit this plan points at alive until the plan is deleted
     // (always on the control side).

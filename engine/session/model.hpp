@@ -21,6 +21,8 @@
 
 namespace rtmix::engine {
 
+class MasterChain;
+
 enum class StripKind : std::uint8_t { track, bus, master };
 
 /// Marks something removed by the user that still plays out a fade before it leaves the render
@@ -68,12 +70,14 @@ struct StripModel {
     dsp::CompressorSettings comp{};
     float gain_db = 0.0f;
     float pan = 0.0f;
+    std::array<float, 8> limiter{};  // the master's limiter, indexed by dsp::LimiterParam
     bool mute = false;
     bool solo = false;
     bool solo_safe = false;
     bool effective_mute = false;  // what the audio side was last told
 
     std::shared_ptr<Strip> strip;
+    std::shared_ptr<MasterChain> chain;  // the master's: limiter and loudness meter
     Fade fade;  // set for strips in Model::fading
 
     /// "track.NAME", "bus.NAME" or "master".

@@ -34,6 +34,9 @@ struct EngineOptions {
     std::uint32_t param_queue_capacity = 8192;
     /// Duration of the ramp that smooths every continuous parameter, in milliseconds.
     float smoothing_ms = 20.0f;
+    /// Measure the master's loudness (BS.1770-4 / EBU R128) on the audio thread; see
+    /// Engine::master_loudness(). Costs a K-weighting filter and a 4x true-peak interpolator.
+    bool loudness_meter = true;
 };
 
 enum class Effect { reverb, delay };
@@ -45,6 +48,20 @@ struct StripMeter {
     float peak_hold_dbfs;     ///< highest sample peak since the last reset_meters()
     float gain_reduction_db;  ///< compressor gain reduction now (<= 0)
     float max_gain_reduction_db;  ///< most gain reduction since the last reset_meters() (<= 0)
+};
+
+/// Loudness of the master output (after the limiter) per ITU-R BS.1770-4 and EBU R128, measured
+/// since the last reset_meters() and refreshed every 100 ms. Values are -infinity while there is
+/// nothing to measure (silence, or less audio than the window).
+struct MasterLoudness {
+    float momentary_lufs;          ///< 400 ms window
+    float short_term_lufs;         ///< 3 s window
+    float integrated_lufs;         ///< gated (EBU R128), in 0.1 LU steps
+    float range_lu;                ///< loudness range (EBU Tech 3342); 0 until measurable
+    float true_peak_dbtp;          ///< highest true peak (4x oversampled), both channels
+    float sample_peak_dbfs;        ///< highest sample peak, both channels
+    float limiter_gain_reduction_db;      ///< the master limiter's gain reduction now (<= 0)
+    float limiter_max_gain_reduction_db;  ///< its most gain reduction since the reset (<= 0)
 };
 
 /// Something the audio thread reported, formatted on the control side.
@@ -128,13 +145,18 @@ public:
 
     /// Latest meters of "track.NAME", "bus.NAME" or "master"; false if there is no such strip.
     bool meter(std::string_view strip, StripMeter& out) const;
-    /// Clears the peak holds and maximum gain reductions (in order with parameter changes).
+    /// Loudness of the master output; false if EngineOptions::loudness_meter is off (the
+    /// limiter's figures are still filled in).
+    bool master_loudness(MasterLoudness& out) const;
+    /// Clears the peak holds, maximum gain reductions and the loudness measurement (in order with
+    /// parameter changes).
     Status reset_meters();
     /// Events the audio thread reported since the last call.
     std::vector<Event> poll_events();
     /// Number of input channels the current tracks read (the `inputs` process() looks at).
     std::uint32_t input_channels() const;
-    /// Total latency of the mix from track input to master output, in frames.
+    /// Total latency of the mix from track input to master output, in frames: the master
+    /// limiter's lookahead while it is enabled, else 0.
     std::uint32_t latency_frames() const;
     double sample_rate() const noexcept;
     std::uint32_t max_block_frames() const noexcept;
