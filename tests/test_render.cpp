@@ -328,8 +328,8 @@ TEST_CASE("every output format and sample format reads back as the float render,
 
     TempDir dir;
     // A stereo stem at 44.1 kHz in a 44.1 kHz session: a stereo track at the centre passes both
-    // sides at unity (balance), so the float render is the stem itself. Peaks of 0.25 keep
-    // libsndfile's conversion (it writes with 2^(N-1) - 1 and reads with 2^(N-1)) within one step.
+    // sides at unity (balance), so the float render is the stem itself. Integer files are
+    // quantized with 2^(N-1) steps per unit, as libsndfile reads them back.
     const std::size_t frames = 11025;
     const std::vector<std::vector<float>> stem = {test::sine(441.0, 44100.0, frames, 0.25),
                                                   test::sine(1234.5, 44100.0, frames, -0.2)};
@@ -351,6 +351,11 @@ file = "stems/st.wav"
     RenderOptions o = float_wav(dir / c.name);
     o.format = c.format;
     o.sample = c.sample;
+    // Without dither the error is the rounding's, at most half a step; with TPDF dither (2 steps
+    // peak to peak) at most 1.5 steps.
+    const bool dithered = GENERATE(false, true);
+    INFO("dither: " << (dithered ? "tpdf" : "none"));
+    o.dither = dithered ? RenderOptions::Dither::tpdf : RenderOptions::Dither::none;
     const RenderSummary summary = render(session, o);
     const test::Audio out = test::read_audio(dir / c.name);
     const int major = out.format & SF_FORMAT_TYPEMASK;
@@ -365,8 +370,9 @@ file = "stems/st.wav"
     for (std::size_t ch = 0; ch < 2; ++ch)
         for (std::size_t i = 0; i < frames; ++i)
             largest_error = std::max(largest_error, std::fabs(double(out.channels[ch][i]) - reference.channels[ch][i]));
-    CHECK(largest_error <= c.step);
-    if (c.step > 0) CHECK(largest_error > 0.0);  // it was quantized: the file is not a float copy
+    CHECK(largest_error <= (dithered ? 1.5 : 0.5) * c.step * (1 + 1e-6));
+    if (c.step > 0) CHECK(largest_error > (dithered ? 0.5 : 0.0) * c.step);  // quantized (and dithered)
+    CHECK(summary.dither == (c.step == 0 ? "" : dithered ? "tpdf" : "none"));
 }
 
 TEST_CASE("FLAC with 32-bit float samples is refused before anything is written", "[render][formats]") {

@@ -110,9 +110,9 @@ TEST_CASE("an unknown key is reported at the key, with the nearest known key", "
         CHECK_THAT(e.message(), Contains("unknown key 'tracks' at the top level") && Contains("(did you mean 'track'?)"));
     }
     SECTION("with nothing near it: the keys that are valid there") {
-        const SessionError e = load_error(dir, kick_track + "loudness = 3\n");
+        const SessionError e = load_error(dir, kick_track + "sparkle = 3\n");
         CHECK_LOCATED(e, file, 4, 1);
-        CHECK_THAT(e.message(), StartsWith("unknown key 'loudness' in track 'kick' (expected one of: ") &&
+        CHECK_THAT(e.message(), StartsWith("unknown key 'sparkle' in track 'kick' (expected one of: ") &&
                                     Contains("gain_db") && Contains("sends") && Contains("offset_ms"));
         CHECK_THAT(e.message(), !Contains("reverb"));  // not valid on a track
     }

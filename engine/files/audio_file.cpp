@@ -6,9 +6,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <system_error>
 
+#include <FLAC/metadata.h>
 #include <fmt/format.h>
 #include <fmt/std.h>
 #include <sndfile.h>
@@ -200,9 +203,127 @@ void StemReader::read(float* const* out, std::uint32_t frames) {
 
 // --- AsideWriter --------------------------------------------------------------------------------
 
+namespace {
+
+/// Copies `text` into a fixed-size field of the bext chunk (truncated, zero padded).
+template <std::size_t N>
+void put(char (&field)[N], std::string_view text) {
+    std::memset(field, 0, N);
+    std::memcpy(field, text.data(), std::min(N, text.size()));
+}
+
+/// A loudness figure as the bext chunk stores it: hundredths, 0x7FFF when unknown.
+std::int16_t bext_value(double v) {
+    if (!std::isfinite(v)) return 0x7FFF;
+    return static_cast<std::int16_t>(std::clamp(std::lround(v * 100.0), -32767l, 32766l));
+}
+
+std::uint32_t read_le32(const unsigned char* p) {
+    return p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
+}
+
+void write_le32(unsigned char* p, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
+}
+
+/// Adds an `ISRC` entry to the WAV file's LIST INFO chunk: merged into that chunk when it is the
+/// last one of the file (where libsndfile writes it), else as a LIST INFO chunk of its own at the
+/// end. RIFF sizes are updated. Throws FileError.
+void add_wav_isrc(const std::filesystem::path& path, const std::string& isrc) {
+    std::FILE* f = std::fopen(path.c_str(), "r+b");
+    if (f == nullptr) throw FileError(fmt::format("cannot tag '{}': {}", path.string(), std::strerror(errno)));
+    const auto fail = [&](const char* why) {
+        std::fclose(f);
+        throw FileError(fmt::format("cannot tag '{}': {}", path.string(), why));
+    };
+    unsigned char header[12];
+    if (std::fread(header, 1, 12, f) != 12 || std::memcmp(header, "RIFF", 4) != 0 || std::memcmp(header + 8, "WAVE", 4) != 0)
+        fail("not a RIFF WAVE file");
+    std::fseek(f, 0, SEEK_END);
+    const long end = std::ftell(f);
+    long pos = 12, last_info = -1;
+    while (pos + 8 <= end) {
+        unsigned char chunk[12];
+        std::fseek(f, pos, SEEK_SET);
+        if (std::fread(chunk, 1, 12, f) < 8) fail("truncated chunk");
+        const std::uint32_t size = read_le32(chunk + 4);
+        const long next = pos + 8 + static_cast<long>(size + (size & 1u));
+        if (std::memcmp(chunk, "LIST", 4) == 0 && std::memcmp(chunk + 8, "INFO", 4) == 0 && next >= end) last_info = pos;
+        pos = next;
+    }
+    // The entry: id, size (with the terminating zero), text, a pad byte to an even length.
+    std::vector<unsigned char> entry(8 + isrc.size() + 1 + ((isrc.size() + 1) & 1u), 0);
+    std::memcpy(entry.data(), "ISRC", 4);
+    write_le32(entry.data() + 4, static_cast<std::uint32_t>(isrc.size() + 1));
+    std::memcpy(entry.data() + 8, isrc.data(), isrc.size());
+    std::vector<unsigned char> tail;
+    if (last_info < 0) {  // a chunk of its own: "LIST", size, "INFO", the entry
+        tail.assign(12, 0);
+        std::memcpy(tail.data(), "LIST", 4);
+        write_le32(tail.data() + 4, static_cast<std::uint32_t>(4 + entry.size()));
+        std::memcpy(tail.data() + 8, "INFO", 4);
+    }
+    tail.insert(tail.end(), entry.begin(), entry.end());
+    std::fseek(f, end, SEEK_SET);
+    if (end % 2 != 0) std::fputc(0, f);  // a chunk starts on an even offset
+    const long body_end = end + (end % 2);
+    if (std::fwrite(tail.data(), 1, tail.size(), f) != tail.size()) fail(std::strerror(errno));
+    if (last_info >= 0) {  // grow the LIST chunk
+        unsigned char size[4];
+        std::fseek(f, last_info + 4, SEEK_SET);
+        if (std::fread(size, 1, 4, f) != 4) fail("truncated chunk");
+        write_le32(size, static_cast<std::uint32_t>(body_end + static_cast<long>(tail.size()) - last_info - 8));
+        std::fseek(f, last_info + 4, SEEK_SET);
+        std::fwrite(size, 1, 4, f);
+    }
+    unsigned char riff[4];
+    write_le32(riff, static_cast<std::uint32_t>(body_end + static_cast<long>(tail.size()) - 8));
+    std::fseek(f, 4, SEEK_SET);
+    std::fwrite(riff, 1, 4, f);
+    if (std::fclose(f) != 0) throw FileError(fmt::format("cannot tag '{}': {}", path.string(), std::strerror(errno)));
+}
+
+/// Adds an ISRC Vorbis comment to a FLAC file (libsndfile writes only its fixed set of tags).
+void add_flac_isrc(const std::filesystem::path& path, const std::string& isrc) {
+    FLAC__Metadata_Chain* chain = FLAC__metadata_chain_new();
+    if (chain == nullptr) throw std::bad_alloc();
+    const auto fail = [&](const char* why) {
+        FLAC__metadata_chain_delete(chain);
+        throw FileError(fmt::format("cannot tag '{}': {}", path.string(), why));
+    };
+    if (!FLAC__metadata_chain_read(chain, path.c_str())) fail("libFLAC cannot read its metadata");
+    FLAC__Metadata_Iterator* it = FLAC__metadata_iterator_new();
+    if (it == nullptr) fail("out of memory");
+    FLAC__metadata_iterator_init(it, chain);
+    FLAC__StreamMetadata* comments = nullptr;
+    do {
+        if (FLAC__metadata_iterator_get_block_type(it) == FLAC__METADATA_TYPE_VORBIS_COMMENT)
+            comments = FLAC__metadata_iterator_get_block(it);
+    } while (comments == nullptr && FLAC__metadata_iterator_next(it));
+    if (comments == nullptr) {  // none yet: a new block after STREAMINFO
+        FLAC__metadata_iterator_init(it, chain);
+        comments = FLAC__metadata_object_new(FLAC__METADATA_TYPE_VORBIS_COMMENT);
+        if (comments == nullptr || !FLAC__metadata_iterator_insert_block_after(it, comments)) {
+            FLAC__metadata_iterator_delete(it);
+            fail("libFLAC cannot add a comment block");
+        }
+    }
+    FLAC__metadata_iterator_delete(it);
+    FLAC__StreamMetadata_VorbisComment_Entry entry{};
+    if (!FLAC__metadata_object_vorbiscomment_entry_from_name_value_pair(&entry, "ISRC", isrc.c_str()) ||
+        !FLAC__metadata_object_vorbiscomment_append_comment(comments, entry, /*copy=*/false))
+        fail("libFLAC cannot add the ISRC comment");
+    FLAC__metadata_chain_sort_padding(chain);
+    if (!FLAC__metadata_chain_write(chain, /*use_padding=*/true, /*preserve_file_stats=*/false))
+        fail(FLAC__Metadata_ChainStatusString[FLAC__metadata_chain_status(chain)]);
+    FLAC__metadata_chain_delete(chain);
+}
+
+}  // namespace
+
 AsideWriter::AsideWriter(const std::filesystem::path& destination, RenderOptions::Format format, RenderOptions::Sample sample,
-                         double sample_rate)
-    : destination_(destination) {
+                         double sample_rate, DitherMode dither, const Metadata& metadata)
+    : destination_(destination), format_(format), metadata_(metadata) {
     int major = SF_FORMAT_WAV;
     if (format == RenderOptions::Format::flac) major = SF_FORMAT_FLAC;
     if (format == RenderOptions::Format::aiff) major = SF_FORMAT_AIFF;
@@ -244,6 +365,54 @@ AsideWriter::AsideWriter(const std::filesystem::path& destination, RenderOptions
     }
     // Integer formats clip at full scale instead of wrapping around.
     sf_command(file_, SFC_SET_CLIPPING, nullptr, SF_TRUE);
+    if (sample != RenderOptions::Sample::float32) {
+        const unsigned bits = sample == RenderOptions::Sample::int16 ? 16 : 24;
+        for (std::uint64_t c = 0; c < 2; ++c) quantizers_.emplace_back(bits, dither, c + 1);
+        shift_ = 32 - static_cast<int>(bits);
+    }
+    if (metadata_.empty()) return;
+    const std::pair<int, const std::string*> tags[] = {{SF_STR_TITLE, &metadata_.title}, {SF_STR_ARTIST, &metadata_.artist},
+                                                       {SF_STR_ALBUM, &metadata_.album}, {SF_STR_DATE, &metadata_.date},
+                                                       {SF_STR_COMMENT, &metadata_.comment}};
+    for (const auto& [tag, text] : tags)
+        if (!text->empty()) sf_set_string(file_, tag, text->c_str());
+    sf_set_string(file_, SF_STR_SOFTWARE, "rtmix");
+    if (format_ == RenderOptions::Format::wav) set_loudness(Loudness{NAN, NAN, NAN, NAN, NAN, NAN});
+}
+
+void AsideWriter::set_loudness(const Loudness& l) {
+    if (format_ != RenderOptions::Format::wav || metadata_.empty() || file_ == nullptr) return;
+    SF_BROADCAST_INFO bext{};
+    put(bext.description, metadata_.comment.empty() ? metadata_.title : metadata_.comment);
+    put(bext.originator, "rtmix");
+    const std::time_t now = std::time(nullptr);
+    std::tm local{};
+    localtime_r(&now, &local);
+    char date[11], time[9];
+    std::strftime(date, sizeof date, "%Y-%m-%d", &local);
+    std::strftime(time, sizeof time, "%H:%M:%S", &local);
+    put(bext.origination_date, date);
+    put(bext.origination_time, time);
+    bext.version = 2;
+    bext.loudness_value = bext_value(l.integrated_lufs);
+    bext.loudness_range = bext_value(l.range_lu);
+    bext.max_true_peak_level = bext_value(l.true_peak_dbtp);
+    bext.max_momentary_loudness = bext_value(l.max_momentary_lufs);
+    bext.max_shortterm_loudness = bext_value(l.max_short_term_lufs);
+    SF_INFO info{};
+    sf_command(file_, SFC_GET_CURRENT_SF_INFO, &info, sizeof info);
+    const std::string history = fmt::format("A=PCM,F={},W={},M=stereo,T=rtmix\r\n", info.samplerate,
+                                            quantizers_.empty() ? 32 : 32 - shift_);
+    std::memcpy(bext.coding_history, history.data(), std::min(history.size(), sizeof bext.coding_history));
+    bext.coding_history_size = static_cast<std::uint32_t>(history.size());
+    if (sf_command(file_, SFC_SET_BROADCAST_INFO, &bext, sizeof bext) != SF_TRUE)
+        throw FileError(fmt::format("cannot write the bext chunk of '{}': {}", temp_.string(), sf_strerror(file_)));
+}
+
+std::uint64_t AsideWriter::clipped() const noexcept {
+    std::uint64_t n = 0;
+    for (const Quantizer& q : quantizers_) n += q.clipped();
+    return n;
 }
 
 AsideWriter::~AsideWriter() {
@@ -261,7 +430,16 @@ void AsideWriter::write(const float* left, const float* right, std::uint32_t fra
         interleaved_[2 * i] = left[i];
         interleaved_[2 * i + 1] = right[i];
     }
-    if (sf_writef_float(file_, interleaved_.data(), frames) != static_cast<sf_count_t>(frames))
+    sf_count_t done = 0;
+    if (quantizers_.empty()) {
+        done = sf_writef_float(file_, interleaved_.data(), frames);
+    } else {
+        integers_.resize(interleaved_.size());
+        for (std::size_t i = 0; i < interleaved_.size(); ++i)
+            integers_[i] = static_cast<std::int32_t>(static_cast<std::uint32_t>(quantizers_[i & 1].next(interleaved_[i])) << shift_);
+        done = sf_writef_int(file_, integers_.data(), frames);
+    }
+    if (done != static_cast<sf_count_t>(frames))
         throw FileError(fmt::format("cannot write '{}': {}", temp_.string(), sf_strerror(file_)));
 }
 
@@ -272,6 +450,10 @@ void AsideWriter::commit() {
     const int closed = sf_close(file_);
     file_ = nullptr;
     if (closed != 0) throw FileError(fmt::format("cannot finish '{}': {}", temp_.string(), sf_error_number(closed)));
+    if (!metadata_.isrc.empty()) {
+        if (format_ == RenderOptions::Format::wav) add_wav_isrc(temp_, metadata_.isrc);
+        if (format_ == RenderOptions::Format::flac) add_flac_isrc(temp_, metadata_.isrc);
+    }
     if (sync_fd_ >= 0) {
         const int synced = ::fsync(sync_fd_);
         ::close(sync_fd_);

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "files/dither.hpp"
+#include "rtmix/loudness.hpp"
 #include "rtmix/render.hpp"
 #include "rtmix/session.hpp"
 
@@ -63,17 +65,27 @@ private:
 /// Writes a stereo file under a temporary name in the destination's folder; commit() renames it
 /// into place. Destroyed without commit() (an error, a cancel), it removes the temporary file and
 /// leaves whatever stood at the destination untouched.
+///
+/// Integer files are quantized here (with dither, see files/dither.hpp) and written as integers,
+/// so libsndfile does no conversion of its own. Metadata: title, artist, album, date and comment
+/// through libsndfile (WAV LIST INFO, FLAC Vorbis comments, AIFF text chunks); WAV also gets a BWF
+/// `bext` chunk (version 2, loudness fields filled by set_loudness()) and the ISRC as an INFO
+/// `ISRC` entry; FLAC gets an ISRC Vorbis comment (libFLAC).
 class AsideWriter {
 public:
     /// Throws FileError (folder missing or not writable, format not possible).
     AsideWriter(const std::filesystem::path& destination, RenderOptions::Format format, RenderOptions::Sample sample,
-                double sample_rate);
+                double sample_rate, DitherMode dither = DitherMode::none, const Metadata& metadata = {});
     ~AsideWriter();
     AsideWriter(const AsideWriter&) = delete;
     AsideWriter& operator=(const AsideWriter&) = delete;
 
     /// Appends `frames` frames. Throws FileError (disk full, ...).
     void write(const float* left, const float* right, std::uint32_t frames);
+    /// The loudness of what was written, for the BWF `bext` chunk (WAV only; call before commit()).
+    void set_loudness(const Loudness& loudness);
+    /// Samples clamped at full scale by the integer conversion.
+    std::uint64_t clipped() const noexcept;
     /// Finishes the file and renames it to the destination. Throws FileError.
     void commit();
     const std::filesystem::path& temporary_path() const noexcept { return temp_; }
@@ -83,6 +95,11 @@ private:
     sf_private_tag* file_ = nullptr;
     int sync_fd_ = -1;  // a second descriptor of the file, to fsync it after libsndfile closes it
     std::vector<float> interleaved_;
+    std::vector<std::int32_t> integers_;
+    std::vector<Quantizer> quantizers_;  // one per channel: integer files only
+    int shift_ = 0;                      // of a quantized value into libsndfile's 32-bit integers
+    RenderOptions::Format format_;
+    Metadata metadata_;
     bool committed_ = false;
 };
 

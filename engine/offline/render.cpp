@@ -1,5 +1,16 @@
 // The offline renderer: stems in, master file out, through the same Engine::process() a live
 // host calls. Runs on the caller's thread; the "audio thread" here is simply this loop.
+//
+// The mix's latency (the master limiter's lookahead) is compensated: the first latency_frames()
+// of the engine's output are dropped and as many more are rendered at the end, so frame 0 of the
+// file is time 0 of the session.
+//
+// Loudness normalization renders the mix more than once (each pass is deterministic: a fresh
+// engine, the same stems): pass 1 measures the mix as the session renders it; the next passes
+// drive the master limiter (at the target's ceiling) with the gain the last measurement asks for,
+// refined by the secant method because limiting makes loudness grow more slowly than the gain,
+// until the result is within the tolerance. Every pass after the first writes its file aside;
+// the one that reaches the target is renamed into place.
 #include "rtmix/render.hpp"
 
 #include <algorithm>
@@ -10,6 +21,7 @@
 #include <fmt/format.h>
 
 #include "files/audio_file.hpp"
+#include "rtmix/loudness.hpp"
 
 namespace rtmix {
 
@@ -45,13 +57,36 @@ void check_options(const RenderOptions& o) {
         throw RenderOptionsError("FLAC stores integer samples: use 16 or 24 bits");
 }
 
-/// The running render: engine, stem readers, buffers, the file, and the figures.
+/// The engine of a render: the renderer measures the loudness of what it writes itself (exactly,
+/// where the engine's real-time meter works in 0.1 LU steps), so the engine's meter stays off.
+EngineOptions offline_options(const Session& session) {
+    EngineOptions o = session.engine_options();
+    o.loudness_meter = false;
+    return o;
+}
+
+/// How a pass drives the master limiter: as the session says, or normalization's settings.
+struct LimiterDrive {
+    double gain_db = 0.0;
+    double ceiling_dbtp = -1.0;
+};
+
+/// One pass of the render: engine, stem readers, buffers, the file (if it writes one), and the
+/// figures.
 class Renderer {
 public:
-    Renderer(const Session& session, const RenderOptions& options)
+    Renderer(const Session& session, const RenderOptions& options, std::optional<LimiterDrive> drive, std::uint32_t pass)
         : session_(session), options_(options), rate_(session.sample_rate()), block_(session.block_frames()),
-          engine_(session.engine_options()) {
+          engine_(offline_options(session)), meter_(session.sample_rate(), 2), pass_(pass) {
         session.apply(engine_);
+        if (drive) {
+            const auto set = [&](const char* path, double v) {
+                if (Status s = engine_.set(path, v); !s) throw RenderError(s.message());
+            };
+            set("master.limiter.enabled", 1.0);
+            set("master.limiter.ceiling_dbtp", drive->ceiling_dbtp);
+            set("master.limiter.gain_db", drive->gain_db);
+        }
         const std::vector<std::uint32_t> first = session.track_input_channels();
         std::size_t t = 0;
         for (const SessionStrip& s : session.strips()) {
@@ -69,7 +104,8 @@ public:
         right_.resize(block_);
     }
 
-    RenderSummary run() {
+    /// Renders into `writer` (committed by the caller), or only measures when it is null.
+    RenderSummary run(files::AsideWriter* writer) {
         const auto started = std::chrono::steady_clock::now();
         const std::int64_t start = to_frames(options_.start_s, rate_);
         const std::int64_t end = options_.length_s ? start + std::max<std::int64_t>(1, to_frames(*options_.length_s, rate_)) : end_;
@@ -78,10 +114,14 @@ public:
                                           static_cast<double>(end_) / rate_, options_.start_s));
         for (TrackInput& t : tracks_) t.reader->start_at(start - t.offset);
 
-        files::AsideWriter writer(options_.output, options_.format, options_.sample, rate_);
         settle();
+        latency_ = engine_.latency_frames();
+        skip_ = latency_;
+        content_ = static_cast<std::uint64_t>(end - start);
 
         RenderProgress progress;
+        progress.pass = pass_;
+        progress.writing = writer != nullptr;
         progress.frames_total = static_cast<std::uint64_t>(end - start);
         for (std::int64_t pos = start; pos < end;) {
             const auto n = static_cast<std::uint32_t>(std::min<std::int64_t>(block_, end - pos));
@@ -99,18 +139,22 @@ public:
         for (auto& ch : inputs_) std::fill(ch.begin(), ch.end(), 0.0f);
         progress.in_tail = true;
         tail(writer, progress);
-        writer.commit();
 
         RenderSummary summary;
         summary.output = options_.output;
         summary.sample_rate = rate_;
         summary.frames = written_;
         summary.seconds = static_cast<double>(written_) / rate_;
-        summary.tail_seconds = static_cast<double>(tail_written_) / rate_;
+        summary.tail_seconds = static_cast<double>(written_ - std::min(written_, content_)) / rate_;
         summary.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         summary.speed = summary.wall_seconds > 0 ? summary.seconds / summary.wall_seconds : 0.0;
         summary.master_peak_dbfs = to_db(peak_);
-        summary.clipped_samples = clipped_;
+        summary.clipped_samples = writer != nullptr ? writer->clipped() : clipped_;
+        summary.loudness = meter_.result();
+        summary.latency_frames = latency_;
+        MasterLoudness master{};
+        (void)engine_.master_loudness(master);
+        summary.max_limiter_reduction_db = master.limiter_max_gain_reduction_db;
         for (const SessionStrip& s : session_.strips()) {
             StripMeter m{};
             if (!engine_.meter(s.path(), m)) continue;
@@ -119,9 +163,9 @@ public:
         summary.notes = session_.notes();
         collect_events();
         summary.warnings = warnings_;
-        if (clipped_ > 0)
+        if (summary.clipped_samples > 0)
             summary.warnings.push_back(fmt::format("the master peaks at {:+.1f} dBFS: {} samples were clipped to full scale",
-                                                   summary.master_peak_dbfs, clipped_));
+                                                   summary.master_peak_dbfs, summary.clipped_samples));
         else if (peak_ > 1.0f)
             summary.warnings.push_back(fmt::format("the master peaks at {:+.1f} dBFS, over full scale (kept in the float file)",
                                                    summary.master_peak_dbfs));
@@ -144,14 +188,24 @@ private:
         (void)engine_.reset_meters();
     }
 
-    void write(files::AsideWriter& writer, const float* l, const float* r, std::uint32_t n) {
+    /// Everything the engine outputs goes through here: the latency is dropped from the front,
+    /// the rest is measured and written.
+    void write(files::AsideWriter* writer, const float* l, const float* r, std::uint32_t n) {
+        const auto drop = static_cast<std::uint32_t>(std::min<std::uint64_t>(skip_, n));
+        skip_ -= drop;
+        l += drop;
+        r += drop;
+        n -= drop;
+        if (n == 0) return;
+        const float* channels[2] = {l, r};
+        meter_.add(channels, n);
         const bool integer = options_.sample != RenderOptions::Sample::float32;
         for (std::uint32_t i = 0; i < n; ++i) {
             const float a = std::max(std::abs(l[i]), std::abs(r[i]));
             peak_ = std::max(peak_, a);
             if (integer) clipped_ += (std::abs(l[i]) > 1.0f) + (std::abs(r[i]) > 1.0f);
         }
-        writer.write(l, r, n);
+        if (writer != nullptr) writer->write(l, r, n);
         written_ += n;
     }
 
@@ -161,13 +215,12 @@ private:
     }
 
     /// Effects ring out after the stems: for `tail_s`, or until the master stays silent.
-    void tail(files::AsideWriter& writer, RenderProgress& progress) {
+    void tail(files::AsideWriter* writer, RenderProgress& progress) {
         if (options_.tail_s) {
-            for (std::int64_t left = to_frames(*options_.tail_s, rate_); left > 0;) {
+            for (std::int64_t left = to_frames(*options_.tail_s, rate_) + latency_; left > 0;) {
                 const auto n = static_cast<std::uint32_t>(std::min<std::int64_t>(block_, left));
                 process(n);
                 write(writer, left_.data(), right_.data(), n);
-                tail_written_ += n;
                 left -= n;
                 progress.frames_done += n;
                 report(progress);
@@ -199,7 +252,6 @@ private:
             }
             flush(writer, pending_l, pending_r);
             write(writer, left_.data(), right_.data(), block_);
-            tail_written_ += block_;
         }
         if (!silent_end) {
             flush(writer, pending_l, pending_r);
@@ -208,10 +260,9 @@ private:
         }
     }
 
-    void flush(files::AsideWriter& writer, std::vector<float>& l, std::vector<float>& r) {
+    void flush(files::AsideWriter* writer, std::vector<float>& l, std::vector<float>& r) {
         if (l.empty()) return;
         write(writer, l.data(), r.data(), static_cast<std::uint32_t>(l.size()));
-        tail_written_ += l.size();
         l.clear();
         r.clear();
     }
@@ -231,18 +282,125 @@ private:
     std::vector<std::vector<float>> inputs_;
     std::vector<const float*> input_ptrs_;
     std::vector<float> left_, right_;
-    std::uint64_t written_ = 0, tail_written_ = 0, clipped_ = 0, blocks_ = 0;
+    std::uint64_t written_ = 0, clipped_ = 0, blocks_ = 0;
+    std::uint64_t content_ = 0;  // frames of the timeline rendered before the tail
+    std::uint32_t latency_ = 0;
+    std::uint64_t skip_ = 0;  // output frames still to drop (the latency)
     float peak_ = 0.0f;
+    LoudnessMeter meter_;
+    std::uint32_t pass_;
     std::vector<std::string> warnings_;
 };
+
+files::DitherMode dither_mode(const RenderOptions& o) {
+    if (o.sample == RenderOptions::Sample::float32) return files::DitherMode::none;
+    switch (o.dither) {
+        case RenderOptions::Dither::none: return files::DitherMode::none;
+        case RenderOptions::Dither::tpdf: return files::DitherMode::tpdf;
+        case RenderOptions::Dither::shaped: return files::DitherMode::shaped;
+    }
+    return files::DitherMode::none;
+}
+
+const char* dither_name(const RenderOptions& o) {
+    if (o.sample == RenderOptions::Sample::float32) return "";
+    switch (o.dither) {
+        case RenderOptions::Dither::none: return "none";
+        case RenderOptions::Dither::tpdf: return "tpdf";
+        case RenderOptions::Dither::shaped: return "shaped";
+    }
+    return "";
+}
+
+/// One pass that writes the file aside; commit() renames it into place.
+struct WrittenPass {
+    std::unique_ptr<files::AsideWriter> writer;
+    RenderSummary summary;
+};
+
+WrittenPass write_pass(const Session& session, const RenderOptions& options, std::optional<LimiterDrive> drive,
+                       std::uint32_t pass) {
+    WrittenPass out;
+    out.writer = std::make_unique<files::AsideWriter>(options.output, options.format, options.sample, session.sample_rate(),
+                                                      dither_mode(options), session.metadata());
+    Renderer renderer(session, options, drive, pass);
+    out.summary = renderer.run(out.writer.get());
+    out.writer->set_loudness(out.summary.loudness);
+    out.summary.dither = dither_name(options);
+    return out;
+}
+
+RenderSummary normalized(const Session& session, const RenderOptions& options, const LoudnessTarget& target) {
+    NormalizationSummary norm;
+    norm.target = target;
+    std::uint32_t pass = 1;
+    const RenderSummary before = Renderer(session, options, std::nullopt, pass).run(nullptr);
+    norm.before = before.loudness;
+    if (!std::isfinite(before.loudness.integrated_lufs))
+        throw RenderOptionsError("cannot normalize the loudness: the mix is silent (no gated loudness to measure)");
+
+    // The gain the limiter already had from the session is where the search starts from.
+    double session_gain = 0.0;
+    {
+        Engine probe(session.engine_options());
+        session.apply(probe);
+        double enabled = 0.0;
+        (void)probe.get("master.limiter.enabled", enabled);
+        if (enabled != 0.0) (void)probe.get("master.limiter.gain_db", session_gain);
+    }
+    constexpr double min_gain = -24.0, max_gain = 24.0;  // the range of master.limiter.gain_db
+    constexpr std::uint32_t max_passes = 6;
+    double gain = std::clamp(session_gain + target.target_lufs - before.loudness.integrated_lufs, min_gain, max_gain);
+    double last_gain = NAN, last_lufs = NAN;
+    WrittenPass best;
+    double best_error = INFINITY;
+    for (;;) {
+        WrittenPass p = write_pass(session, options, LimiterDrive{gain, target.ceiling_dbtp}, ++pass);
+        const double lufs = p.summary.loudness.integrated_lufs;
+        const double error = std::abs(lufs - target.target_lufs);
+        if (error < best_error) {
+            best_error = error;
+            norm.gain_db = gain;
+            best = std::move(p);
+        }
+        if (error <= options.loudness_tolerance_lu || pass >= max_passes) break;
+        // Secant step from the last two passes (the slope is 1 LU/dB without limiting, less with).
+        double slope = 1.0;
+        if (std::isfinite(last_gain) && gain != last_gain) slope = std::clamp((lufs - last_lufs) / (gain - last_gain), 0.05, 1.0);
+        last_gain = gain;
+        last_lufs = lufs;
+        const double next = std::clamp(gain + (target.target_lufs - lufs) / slope, min_gain, max_gain);
+        if (next == gain) break;  // at the end of the range: the target is out of reach
+        gain = next;
+    }
+    norm.passes = pass;
+    norm.reached = best_error <= options.loudness_tolerance_lu + 1e-9;
+    best.writer->commit();
+    RenderSummary summary = std::move(best.summary);
+    if (!norm.reached)
+        summary.warnings.push_back(fmt::format("the loudness target {:.1f} LUFS was not reached: {:.1f} LUFS after {} passes "
+                                               "(limiter gain {:+.1f} dB)", target.target_lufs,
+                                               summary.loudness.integrated_lufs, norm.passes, norm.gain_db));
+    if (-summary.max_limiter_reduction_db > options.limiting_warning_db)
+        summary.warnings.push_back(fmt::format("reaching {:.1f} LUFS took up to {:.1f} dB of limiting (more than {:.0f} dB): "
+                                               "transients lose punch; a lower target or a mix with more headroom "
+                                               "(gentler peaks) keeps them", target.target_lufs,
+                                               -summary.max_limiter_reduction_db, options.limiting_warning_db));
+    summary.wall_seconds += before.wall_seconds;  // of the passes that were kept and the first
+    summary.normalization = norm;
+    return summary;
+}
 
 }  // namespace
 
 RenderSummary render(const Session& session, const RenderOptions& options) {
     check_options(options);
     try {
-        Renderer renderer(session, options);
-        return renderer.run();
+        const std::optional<LoudnessTarget> target = options.loudness ? options.loudness : session.loudness_target();
+        if (target) return normalized(session, options, *target);
+        WrittenPass p = write_pass(session, options, std::nullopt, 1);
+        p.writer->commit();
+        return std::move(p.summary);
     } catch (const files::FileError& e) {
         throw RenderError(e.what());
     }

@@ -1,6 +1,7 @@
 // Session file (TOML) -> Session: every key, type and name is checked here, with its location;
 // ranges and routing are checked by applying the result to a scratch engine (session.cpp).
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -44,8 +45,13 @@ std::string word_list(std::span<const std::string_view> words) {
 class Parser {
 public:
     Parser(std::string file_label, std::vector<SessionStrip>& strips, std::vector<SessionSetting>& settings,
-           const std::filesystem::path& folder)
-        : file_(std::move(file_label)), strips_(strips), settings_(settings), folder_(folder) {}
+           Metadata& metadata, std::optional<LoudnessTarget>& loudness, const std::filesystem::path& folder)
+        : file_(std::move(file_label)),
+          strips_(strips),
+          settings_(settings),
+          metadata_(metadata),
+          loudness_(loudness),
+          folder_(folder) {}
 
     void run(std::string_view text, double& sample_rate, std::uint32_t& block_frames);
 
@@ -77,11 +83,15 @@ private:
                            const toml::node& node);
     void read_eq(SessionStrip& s, const std::string& owner, const toml::key& key, const toml::node& node);
     void read_sends(SessionStrip& s, const std::string& owner, const toml::key& key, const toml::node& node);
+    void read_loudness(const toml::node& node);
+    void read_metadata(const toml::node& node);
     std::string string_value(const toml::node& n, const std::string& what) const;
 
     std::string file_;
     std::vector<SessionStrip>& strips_;
     std::vector<SessionSetting>& settings_;
+    Metadata& metadata_;
+    std::optional<LoudnessTarget>& loudness_;
     std::filesystem::path folder_;
 };
 
@@ -253,6 +263,66 @@ void Parser::read_eq(SessionStrip& s, const std::string& owner, const toml::key&
     (void)key;
 }
 
+void Parser::read_loudness(const toml::node& node) {
+    const toml::table* t = node.as_table();
+    if (t == nullptr) fail(node.source(), fmt::format("loudness of [master] must be a table ([master.loudness]), not {}", type_name(node)));
+    LoudnessTarget target;
+    // The preset first, whatever the order of the keys: explicit values override it.
+    if (const toml::node* p = t->get("preset")) {
+        const std::string name = string_value(*p, "preset in [master.loudness]");
+        const std::optional<LoudnessTarget> preset = LoudnessTarget::preset_named(name);
+        if (!preset) {
+            const std::string best = engine::closest_match(name, {"streaming", "apple", "broadcast"});
+            fail(p->source(), fmt::format("preset = '{}' in [master.loudness]: expected one of: streaming, apple, broadcast{}",
+                                          name, best.empty() ? "" : fmt::format(" (did you mean '{}'?)", best)));
+        }
+        target = *preset;
+    }
+    const auto number = [&](const toml::node& v, const toml::key& k, double lo, double hi, const char* unit) {
+        if (!v.is_number()) fail(v.source(), fmt::format("{} in [master.loudness] must be a number ({}), not {}", k.str(), unit, type_name(v)));
+        const double x = *v.value<double>();
+        if (!(x >= lo && x <= hi)) fail(v.source(), fmt::format("{} = {} in [master.loudness]: out of range [{}, {}] {}", k.str(), x, lo, hi, unit));
+        return x;
+    };
+    for (auto&& [k, v] : *t) {
+        if (k == "preset") continue;
+        if (k == "target_lufs") target.target_lufs = number(v, k, -60.0, 0.0, "LUFS");
+        else if (k == "ceiling_dbtp") target.ceiling_dbtp = number(v, k, -20.0, 0.0, "dBTP");
+        else unknown_key(k, "in [master.loudness]", {"preset", "target_lufs", "ceiling_dbtp"});
+        target.preset.clear();  // custom values: no longer the preset as published
+    }
+    loudness_ = target;
+}
+
+void Parser::read_metadata(const toml::node& node) {
+    const toml::table* t = node.as_table();
+    if (t == nullptr) fail(node.source(), fmt::format("metadata of [master] must be a table ([master.metadata]), not {}", type_name(node)));
+    const std::vector<std::string> known = {"title", "artist", "album", "date", "isrc", "comment"};
+    for (auto&& [k, v] : *t) {
+        std::string* field = k == "title" ? &metadata_.title : k == "artist" ? &metadata_.artist
+                           : k == "album" ? &metadata_.album : k == "date" ? &metadata_.date
+                           : k == "isrc" ? &metadata_.isrc : k == "comment" ? &metadata_.comment : nullptr;
+        if (field == nullptr) unknown_key(k, "in [master.metadata]", known);
+        *field = string_value(v, fmt::format("{} in [master.metadata]", k.str()));
+        if (k == "isrc") {
+            // ISO 3901: country (2 letters), registrant (3 letters or digits), year (2 digits),
+            // designation (5 digits); written with or without hyphens.
+            std::string code;
+            for (char c : *field)
+                if (c != '-') code += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+            const auto is = [&](std::size_t from, std::size_t to, auto pred) {
+                for (std::size_t i = from; i < to; ++i)
+                    if (!pred(static_cast<unsigned char>(code[i]))) return false;
+                return true;
+            };
+            const bool ok = code.size() == 12 && is(0, 2, ::isalpha) && is(2, 5, ::isalnum) && is(5, 12, ::isdigit);
+            if (!ok) fail(v.source(), fmt::format("isrc = '{}' in [master.metadata]: expected 12 characters CC-XXX-YY-NNNNN "
+                                                  "(country, registrant, year, number), e.g. \"GB-ABC-26-00001\"", *field));
+            *field = code;
+        }
+    }
+}
+
 void Parser::read_sends(SessionStrip& s, const std::string& owner, const toml::key& key, const toml::node& node) {
     const toml::array* list = node.as_array();
     if (list == nullptr)
@@ -318,6 +388,7 @@ void Parser::read_strip(const toml::table& t, Kind kind, const toml::source_regi
     known.insert(known.end(), {"eq", "compressor"});
     if (kind != Kind::master) known.insert(known.end(), {"name", "output", "sends"});
     if (kind != Kind::track) known.insert(known.end(), {"reverb", "delay"});
+    if (kind == Kind::master) known.insert(known.end(), {"limiter", "loudness", "metadata"});
     if (kind == Kind::track) known.insert(known.end(), {"file", "offset_ms"});
 
     const toml::node* file_node = nullptr;
@@ -326,6 +397,8 @@ void Parser::read_strip(const toml::table& t, Kind kind, const toml::source_regi
         if (std::find(known.begin(), known.end(), k) == known.end()) {
             if (kind == Kind::track && (k == "reverb" || k == "delay"))
                 fail(key.source(), fmt::format("{} on {}: effects go on buses; put it on a [[bus]] and send to that bus", k, owner));
+            if (kind != Kind::master && (k == "limiter" || k == "loudness" || k == "metadata"))
+                fail(key.source(), fmt::format("{} in {}: it belongs to the master ([master.{}])", k, owner, k));
             if (kind != Kind::track && (k == "file" || k == "offset_ms"))
                 fail(key.source(), fmt::format("{} in {}: only tracks play files", k, owner));
             unknown_key(key, "in " + owner, known);
@@ -346,15 +419,21 @@ void Parser::read_strip(const toml::table& t, Kind kind, const toml::source_regi
             read_eq(s, owner, key, node);
         } else if (k == "sends") {
             read_sends(s, owner, key, node);
-        } else if (k == "compressor") {
-            // A compressor table switches the compressor on unless it says enabled = false.
+        } else if (k == "compressor" || k == "limiter") {
+            // A compressor or limiter table switches it on unless it says enabled = false.
             const std::size_t before = settings_.size();
-            read_table_params(s, owner, "compressor", Scope::strip, "compressor.", "compressor.", key, node);
+            const std::string prefix = std::string(k) + ".";
+            if (k == "compressor") read_table_params(s, owner, "compressor", Scope::strip, prefix, prefix, key, node);
+            else read_table_params(s, owner, "limiter", Scope::limiter, "", prefix, key, node);
             bool explicit_enable = false;
             for (std::size_t i = before; i < settings_.size(); ++i)
-                explicit_enable = explicit_enable || settings_[i].path.ends_with(".compressor.enabled");
+                explicit_enable = explicit_enable || settings_[i].path.ends_with("." + prefix + "enabled");
             if (!explicit_enable) settings_.insert(settings_.begin() + static_cast<std::ptrdiff_t>(before),
-                                                   SessionSetting{s.path() + ".compressor.enabled", 1.0, at(key.source())});
+                                                   SessionSetting{s.path() + "." + prefix + "enabled", 1.0, at(key.source())});
+        } else if (k == "loudness") {
+            read_loudness(node);
+        } else if (k == "metadata") {
+            read_metadata(node);
         } else if (k == "reverb") {
             s.reverb = true;
             read_table_params(s, owner, "reverb", Scope::reverb, "", "reverb.", key, node);
@@ -383,6 +462,13 @@ void Parser::read_strip(const toml::table& t, Kind kind, const toml::source_regi
 
 }  // namespace
 
+std::optional<LoudnessTarget> LoudnessTarget::preset_named(std::string_view name) {
+    if (name == "streaming") return LoudnessTarget{"streaming", -14.0, -1.0};
+    if (name == "apple") return LoudnessTarget{"apple", -16.0, -1.0};
+    if (name == "broadcast") return LoudnessTarget{"broadcast", -23.0, -1.0};
+    return std::nullopt;
+}
+
 SessionError::SessionError(SourceLocation where, const std::string& message)
     : std::runtime_error(where.line > 0 ? fmt::format("{}:{}:{}: {}", where.file, where.line, where.column, message)
                                         : fmt::format("{}: {}", where.file, message)),
@@ -401,7 +487,7 @@ Session Session::parse(std::string_view text, const std::filesystem::path& file)
     Session s;
     s.file_ = file;
     std::filesystem::path folder = std::filesystem::absolute(file).parent_path();
-    Parser parser(file.string(), s.strips_, s.settings_, folder);
+    Parser parser(file.string(), s.strips_, s.settings_, s.metadata_, s.loudness_, folder);
     parser.run(text, s.sample_rate_, s.block_frames_);
     for (const SessionStrip& strip : s.strips_)
         if (strip.kind == Kind::track && strip.stem.sample_rate != s.sample_rate_)

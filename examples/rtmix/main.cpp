@@ -3,9 +3,11 @@
 //
 //   rtmix render SESSION -o OUT [--format wav|flac|aiff] [--bits 16|24|32f] [--set PATH=VALUE]...
 //                [--start TIME] [--length TIME] [--tail TIME] [--json]
+//                [--loudness PRESET | --target-lufs X] [--ceiling-dbtp Y] [--dither none|tpdf|shaped]
 //   rtmix check SESSION [--json]
+//   rtmix analyze FILE... [--json] [--plot OUT.png|OUT.svg]
 //
-// Exit codes: 0 success, 1 render failure, 2 usage or session error.
+// Exit codes: 0 success, 1 render or analysis failure, 2 usage or session error.
 #include <rtmix/render.hpp>
 #include <rtmix/session.hpp>
 
@@ -24,15 +26,19 @@
 
 #include <fmt/format.h>
 
+#include "analyze.hpp"
 #include "report.hpp"
+#include "usage.hpp"
 
 namespace {
 
-constexpr int exit_ok = 0, exit_render = 1, exit_usage = 2;
+using rtmix::cli::exit_ok, rtmix::cli::exit_usage;
+constexpr int exit_render = rtmix::cli::exit_failure;
 
 constexpr const char* usage_text = R"(usage:
   rtmix render SESSION -o OUT [options]   mix the session's stems into a master file
   rtmix check SESSION [--json]            validate the session, print its routing and latency
+  rtmix analyze FILE... [options]         measure loudness (EBU R128): integrated, range, true peak
   rtmix --help | --version
 
 render options:
@@ -45,15 +51,36 @@ render options:
   --length TIME           render this much of the session (default: to the end of the last stem)
   --tail TIME             let effects ring this long after the end (default: until silence)
   --json                  print the summary as JSON on stdout
+
+mastering (render):
+  --loudness PRESET       normalize to a preset: streaming (-14 LUFS, -1 dBTP), apple (-16, -1),
+                          broadcast (EBU R128: -23, -1)
+  --target-lufs X         normalize the integrated loudness to X LUFS (two or more passes)
+  --ceiling-dbtp Y        true-peak ceiling of the master limiter (alone: just the limiter)
+  --dither none|tpdf|shaped  dither for 16- and 24-bit files (default tpdf; float: never)
+
+analyze options:
+  --json                  print the figures as JSON on stdout, one object per file
+  --plot OUT.png|OUT.svg  plot the loudness over time, one panel per file (written aside)
 )";
 
-struct UsageError {
-    std::string message;
-};
+using rtmix::cli::UsageError;
 
 std::atomic<bool> interrupted{false};
 
 void on_interrupt(int) { interrupted.store(true); }
+
+/// A number within [lo, hi] for `option`.
+double parse_number(std::string_view option, std::string_view text, double lo, double hi, const char* unit) {
+    double v = 0.0;
+    const char* first = text.data();
+    if (!text.empty() && *first == '+') ++first;
+    const auto [end, ec] = std::from_chars(first, text.data() + text.size(), v);
+    if (ec != std::errc{} || end != text.data() + text.size() || text.empty())
+        throw UsageError{fmt::format("{} '{}': expected a number ({})", option, text, unit)};
+    if (!(v >= lo && v <= hi)) throw UsageError{fmt::format("{} {}: out of range [{}, {}] {}", option, text, lo, hi, unit)};
+    return v;
+}
 
 /// "12.5", "90", "1:30", "1:02:03.5" -> seconds.
 double parse_time(std::string_view option, std::string_view text) {
@@ -84,6 +111,8 @@ struct RenderArgs {
     std::string session;
     rtmix::RenderOptions options;
     std::vector<std::string> overrides;
+    std::optional<std::string_view> loudness_preset;
+    std::optional<double> target_lufs, ceiling_dbtp;
     bool json = false;
     std::string format_name, bits_name = "24";
 };
@@ -105,6 +134,16 @@ RenderArgs parse_render(const std::vector<std::string_view>& args) {
         else if (a == "--length") r.options.length_s = parse_time(a, value());
         else if (a == "--tail") r.options.tail_s = parse_time(a, value());
         else if (a == "--json") r.json = true;
+        else if (a == "--loudness") r.loudness_preset = value();
+        else if (a == "--target-lufs") r.target_lufs = parse_number(a, value(), -60.0, 0.0, "LUFS");
+        else if (a == "--ceiling-dbtp") r.ceiling_dbtp = parse_number(a, value(), -20.0, 0.0, "dBTP");
+        else if (a == "--dither") {
+            const std::string_view d = value();
+            if (d == "none") r.options.dither = rtmix::RenderOptions::Dither::none;
+            else if (d == "tpdf") r.options.dither = rtmix::RenderOptions::Dither::tpdf;
+            else if (d == "shaped") r.options.dither = rtmix::RenderOptions::Dither::shaped;
+            else throw UsageError{fmt::format("--dither '{}': expected none, tpdf or shaped", d)};
+        }
         else if (a.starts_with("-") && a.size() > 1) throw UsageError{fmt::format("unknown option '{}'", a)};
         else if (r.session.empty()) r.session = a;
         else throw UsageError{fmt::format("unexpected argument '{}' (one session file per render)", a)};
@@ -138,6 +177,28 @@ int run_render(const std::vector<std::string_view>& args) {
     for (const std::string& o : r.overrides) session.set_override(o);
 
     rtmix::RenderOptions options = r.options;
+    // The loudness target: a preset, or the session's, refined by --target-lufs / --ceiling-dbtp.
+    std::optional<rtmix::LoudnessTarget> target = session.loudness_target();
+    if (r.loudness_preset) {
+        target = rtmix::LoudnessTarget::preset_named(*r.loudness_preset);
+        if (!target) throw UsageError{fmt::format("--loudness '{}': expected streaming (-14 LUFS), apple (-16) or broadcast (-23)",
+                                                  *r.loudness_preset)};
+    }
+    if (r.target_lufs) {
+        if (!target) target = rtmix::LoudnessTarget{};
+        target->target_lufs = *r.target_lufs;
+        target->preset.clear();
+    }
+    if (r.ceiling_dbtp) {
+        if (target) {
+            target->ceiling_dbtp = *r.ceiling_dbtp;
+            target->preset.clear();
+        } else {  // no loudness target: a true-peak ceiling alone is the master limiter
+            session.set_override("master.limiter.enabled=1");
+            session.set_override(fmt::format("master.limiter.ceiling_dbtp={}", *r.ceiling_dbtp));
+        }
+    }
+    options.loudness = target;
     const bool show_progress = !r.json && ::isatty(STDERR_FILENO);
     rtmix::cli::ProgressBar bar(session.sample_rate());
     options.progress = [&](const rtmix::RenderProgress& p) {
@@ -197,6 +258,7 @@ int main(int argc, char** argv) {
         }
         if (command == "render") return run_render(rest);
         if (command == "check") return run_check(rest);
+        if (command == "analyze") return rtmix::cli::run_analyze(rest);
         throw UsageError{fmt::format("unknown command '{}'", command)};
     } catch (const UsageError& e) {
         if (all.empty()) fmt::print(stderr, "{}", usage_text);

@@ -35,6 +35,25 @@ std::string json_string(std::string_view s) {
     return out + "\"";
 }
 
+/// A level for people: one decimal, or "-inf".
+std::string level(double v) { return std::isfinite(v) ? fmt::format("{:.1f}", v) : std::string("-inf"); }
+
+/// A number for JSON: null when not finite.
+std::string json_number(double v) { return std::isfinite(v) ? fmt::format("{:.2f}", v) : std::string("null"); }
+
+std::string loudness_line(const Loudness& l) {
+    return fmt::format("{} LUFS, LRA {} LU, true peak {} dBTP", level(l.integrated_lufs), level(l.range_lu),
+                       level(l.true_peak_dbtp));
+}
+
+std::string loudness_json(const Loudness& l) {
+    return fmt::format("{{\"integrated_lufs\": {}, \"range_lu\": {}, \"true_peak_dbtp\": {}, \"sample_peak_dbfs\": {}, "
+                       "\"max_momentary_lufs\": {}, \"max_short_term_lufs\": {}}}",
+                       json_number(l.integrated_lufs), json_number(l.range_lu), json_number(l.true_peak_dbtp),
+                       json_number(l.sample_peak_dbfs), json_number(l.max_momentary_lufs),
+                       json_number(l.max_short_term_lufs));
+}
+
 std::string json_strings(const std::vector<std::string>& list) {
     std::string out = "[";
     for (std::size_t i = 0; i < list.size(); ++i) out += (i ? ", " : "") + json_string(list[i]);
@@ -142,6 +161,21 @@ std::string summary_text(const RenderSummary& s, const std::string& format) {
     out += fmt::format("  length       {}  (tail {:.2f} s)\n", clock(s.seconds), s.tail_seconds);
     out += fmt::format("  speed        {:.1f}x real time  ({:.2f} s)\n", s.speed, s.wall_seconds);
     out += fmt::format("  master peak  {:+.1f} dBFS\n", s.master_peak_dbfs);
+    out += fmt::format("  loudness     {}\n", loudness_line(s.loudness));
+    if (s.max_limiter_reduction_db < -0.05f)
+        out += fmt::format("  limiter      up to {:.1f} dB of gain reduction\n", -s.max_limiter_reduction_db);
+    if (s.latency_frames > 0)
+        out += fmt::format("  latency      {} frames, compensated\n", s.latency_frames);
+    if (!s.dither.empty()) out += fmt::format("  dither       {}\n", s.dither);
+    if (const auto& n = s.normalization) {
+        out += fmt::format("\n  normalized to {:.1f} LUFS, ceiling {:.1f} dBTP{} in {} passes; limiter gain {:+.1f} dB{}\n",
+                           n->target.target_lufs, n->target.ceiling_dbtp,
+                           n->target.preset.empty() ? "" : " (" + n->target.preset + ")", n->passes, n->gain_db,
+                           n->reached ? "" : "; NOT reached");
+        out += fmt::format("    before     {}\n", loudness_line(n->before));
+        out += fmt::format("    after      {}\n", loudness_line(s.loudness));
+        out += fmt::format("    limiting   up to {:.1f} dB\n", -s.max_limiter_reduction_db);
+    }
     out += fmt::format("\n  {:<24} {:>10} {:>13}\n", "strip", "peak dBFS", "max GR dB");
     for (const StripSummary& st : s.strips) {
         const float gr = st.max_gain_reduction_db > -0.05f ? 0.0f : st.max_gain_reduction_db;  // no "-0.0"
@@ -153,6 +187,13 @@ std::string summary_text(const RenderSummary& s, const std::string& format) {
 }
 
 std::string summary_json(const RenderSummary& s, const std::string& format, const std::string& bits) {
+    std::string normalization = "null";
+    if (const auto& n = s.normalization)
+        normalization = fmt::format("{{\"preset\": {}, \"target_lufs\": {:.2f}, \"ceiling_dbtp\": {:.2f}, \"gain_db\": {:.2f}, "
+                                    "\"passes\": {}, \"reached\": {}, \"before\": {}}}",
+                                    n->target.preset.empty() ? std::string("null") : json_string(n->target.preset),
+                                    n->target.target_lufs, n->target.ceiling_dbtp, n->gain_db, n->passes, n->reached,
+                                    loudness_json(n->before));
     std::string strips;
     for (const StripSummary& st : s.strips)
         strips += fmt::format("{}\n    {{\"strip\": {}, \"peak_dbfs\": {:.2f}, \"max_gain_reduction_db\": {:.2f}}}",
@@ -160,11 +201,13 @@ std::string summary_json(const RenderSummary& s, const std::string& format, cons
     return fmt::format(
         "{{\n  \"output\": {},\n  \"format\": {},\n  \"bits\": {},\n  \"sample_rate\": {:.0f},\n  \"frames\": {},\n"
         "  \"seconds\": {:.6f},\n  \"tail_seconds\": {:.6f},\n  \"wall_seconds\": {:.6f},\n  \"speed\": {:.2f},\n"
-        "  \"master_peak_dbfs\": {:.2f},\n  \"clipped_samples\": {},\n  \"strips\": [{}\n  ],\n  \"notes\": {},\n"
-        "  \"warnings\": {}\n}}\n",
+        "  \"master_peak_dbfs\": {:.2f},\n  \"clipped_samples\": {},\n  \"dither\": {},\n  \"latency_frames\": {},\n"
+        "  \"loudness\": {},\n  \"max_limiter_reduction_db\": {:.2f},\n  \"normalization\": {},\n"
+        "  \"strips\": [{}\n  ],\n  \"notes\": {},\n  \"warnings\": {}\n}}\n",
         json_string(s.output.string()), json_string(format), json_string(bits), s.sample_rate, s.frames, s.seconds,
-        s.tail_seconds, s.wall_seconds, s.speed, s.master_peak_dbfs, s.clipped_samples, strips, json_strings(s.notes),
-        json_strings(s.warnings));
+        s.tail_seconds, s.wall_seconds, s.speed, s.master_peak_dbfs, s.clipped_samples,
+        s.dither.empty() ? std::string("null") : json_string(s.dither), s.latency_frames, loudness_json(s.loudness),
+        s.max_limiter_reduction_db, normalization, strips, json_strings(s.notes), json_strings(s.warnings));
 }
 
 std::string check_text(const Session& session, std::uint32_t latency_frames) {

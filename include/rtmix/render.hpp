@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "rtmix/loudness.hpp"
 #include "rtmix/session.hpp"
 
 namespace rtmix {
@@ -40,15 +41,28 @@ struct RenderProgress {
     std::uint64_t frames_done = 0;   ///< master frames rendered so far
     std::uint64_t frames_total = 0;  ///< frames before the tail (the tail's length is not known ahead)
     bool in_tail = false;            ///< the stems have ended; effects are ringing out
+    std::uint32_t pass = 1;          ///< loudness normalization renders the mix more than once
+    bool writing = true;             ///< false: a measuring pass (nothing is written)
 };
 
 struct RenderOptions {
     enum class Format { wav, flac, aiff };
     enum class Sample { int16, int24, float32 };
+    /// Dither for integer files (float files are never dithered): none (rounding), tpdf
+    /// (triangular, 2 LSB peak to peak) or shaped (TPDF inside an E-weighted noise-shaping loop).
+    enum class Dither { none, tpdf, shaped };
 
     std::filesystem::path output;
     Format format = Format::wav;
     Sample sample = Sample::int24;
+    Dither dither = Dither::tpdf;
+    /// Bring the master to this loudness under this true-peak ceiling (overrides the session's
+    /// [master.loudness]): renders measure the mix first, then drive the master limiter.
+    std::optional<LoudnessTarget> loudness;
+    /// With a loudness target: stop when within this many LU of it.
+    double loudness_tolerance_lu = 0.1;
+    /// With a loudness target: warn when the limiter has to take off more than this (dB).
+    double limiting_warning_db = 4.0;
     /// Where on the session's timeline the render starts, in seconds (>= 0).
     double start_s = 0.0;
     /// How much of the timeline to render, in seconds; by default up to the end of the last stem.
@@ -69,6 +83,15 @@ struct StripSummary {
     float max_gain_reduction_db = 0;  ///< most compressor gain reduction (<= 0)
 };
 
+/// What loudness normalization did.
+struct NormalizationSummary {
+    LoudnessTarget target;
+    Loudness before;                   ///< the mix as the session renders it
+    double gain_db = 0;                ///< the gain driving the limiter
+    std::uint32_t passes = 0;          ///< renders it took, the measuring ones included
+    bool reached = false;              ///< within the tolerance of the target
+};
+
 struct RenderSummary {
     std::filesystem::path output;
     double sample_rate = 0;
@@ -79,6 +102,11 @@ struct RenderSummary {
     double speed = 0;                ///< seconds rendered per second of wall time (x real time)
     float master_peak_dbfs = -120;   ///< highest sample of the file before conversion
     std::uint64_t clipped_samples = 0;  ///< samples beyond full scale in an integer file (clipped)
+    Loudness loudness;                  ///< of the file (before conversion to its sample format)
+    float max_limiter_reduction_db = 0;  ///< most gain reduction of the master limiter (<= 0)
+    std::uint32_t latency_frames = 0;   ///< the mix's latency, compensated: frame 0 is time 0
+    std::string dither;                 ///< "none", "tpdf", "shaped" (integer files), or empty
+    std::optional<NormalizationSummary> normalization;
     std::vector<StripSummary> strips;   ///< the master first, then buses and tracks in session order
     std::vector<std::string> notes;     ///< for people: resampled stems, ...
     std::vector<std::string> warnings;  ///< for people: clipping, a cut tail, a NaN in a stem, ...

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -47,6 +48,25 @@ private:
 
 /// The furthest a track's offset_ms moves its stem, either way: 24 hours.
 inline constexpr double max_offset_ms = 24.0 * 3600.0 * 1000.0;
+
+/// Tags written into the master file (`[master.metadata]`): WAV gets a LIST INFO chunk and a BWF
+/// `bext` chunk, FLAC Vorbis comments, AIFF its text chunks (no ISRC there). Empty: not written.
+struct Metadata {
+    std::string title, artist, album, date, isrc, comment;
+    bool empty() const noexcept {
+        return title.empty() && artist.empty() && album.empty() && date.empty() && isrc.empty() && comment.empty();
+    }
+};
+
+/// A loudness target for the render (`[master.loudness]`, `--target-lufs`, `--loudness PRESET`).
+struct LoudnessTarget {
+    std::string preset;          ///< "streaming", "apple", "broadcast", or empty for custom values
+    double target_lufs = -14.0;  ///< integrated loudness to reach
+    double ceiling_dbtp = -1.0;  ///< true-peak ceiling of the limiter
+    /// The preset of this name, if there is one (streaming: -14/-1, apple: -16/-1,
+    /// broadcast: EBU R128, -23/-1).
+    static std::optional<LoudnessTarget> preset_named(std::string_view name);
+};
 
 /// The audio file a track plays, as probed when the session was loaded.
 struct Stem {
@@ -102,6 +122,10 @@ public:
     /// The master first, then buses and tracks in file order.
     const std::vector<SessionStrip>& strips() const noexcept { return strips_; }
     const std::vector<SessionSetting>& settings() const noexcept { return settings_; }
+    /// Tags for the master file (`[master.metadata]`).
+    const Metadata& metadata() const noexcept { return metadata_; }
+    /// The loudness target of `[master.loudness]`, if the session has one.
+    const std::optional<LoudnessTarget>& loudness_target() const noexcept { return loudness_; }
     /// Notes for people that are not errors (a stem that will be resampled, ...).
     const std::vector<std::string>& notes() const noexcept { return notes_; }
 
@@ -130,6 +154,8 @@ private:
     std::uint32_t block_frames_ = 256;
     std::vector<SessionStrip> strips_;
     std::vector<SessionSetting> settings_;
+    Metadata metadata_;
+    std::optional<LoudnessTarget> loudness_;
     std::vector<std::string> notes_;
 };
 
