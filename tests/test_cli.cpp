@@ -134,6 +134,26 @@ TEST_CASE("rtmix exits 2 on a usage error, says why on stderr, and writes nothin
         CHECK(r.exit_code == 2);
         CHECK_THAT(r.err, Contains("--bits '12'") && Contains("16, 24 or 32f"));
     }
+    SECTION("an unknown loudness preset") {
+        const Result r = run_rtmix(dir, {"render", session, "-o", master, "--loudness", "radio"});
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.err, Contains("--loudness 'radio'") && Contains("streaming") && Contains("broadcast"));
+    }
+    SECTION("a loudness target out of range") {
+        const Result r = run_rtmix(dir, {"render", session, "-o", master, "--target-lufs", "3"});
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.err, Contains("--target-lufs 3: out of range [-60, 0] LUFS"));
+    }
+    SECTION("a ceiling that is not a number") {
+        const Result r = run_rtmix(dir, {"render", session, "-o", master, "--ceiling-dbtp", "loud"});
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.err, Contains("--ceiling-dbtp 'loud': expected a number (dBTP)"));
+    }
+    SECTION("an unknown dither") {
+        const Result r = run_rtmix(dir, {"render", session, "-o", master, "--dither", "rpdf"});
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.err, Contains("--dither 'rpdf': expected none, tpdf or shaped"));
+    }
     SECTION("FLAC with --bits 32f") {
         const Result r = run_rtmix(dir, {"render", session, "-o", (dir / "master.flac").string(), "--bits", "32f"});
         CHECK(r.exit_code == 2);
@@ -227,4 +247,27 @@ TEST_CASE("rtmix render --set, --start, --length and --tail reach the render", "
     const auto cut = (dir / "cut.wav").string();
     REQUIRE(run_rtmix(dir, {"render", session, "-o", cut, "--start", "0.05", "--length", "0:00.1", "--tail", "0"}).exit_code == 0);
     CHECK(test::read_audio(cut).frames() == 4800);
+}
+
+TEST_CASE("rtmix render --loudness normalizes and reports before and after, as text and JSON", "[cli][mastering]") {
+    TempDir dir;
+    const auto session = write_project(dir).string();
+    // Two seconds of the sine: the gated loudness needs at least one 400 ms block.
+    test::write_audio(dir / "stems/a.wav", {test::sine(1000.0, 48000.0, 96000, 0.5)}, 48000);
+    const auto master = (dir / "master.wav").string();
+    const Result text = run_rtmix(dir, {"render", session, "-o", master, "--loudness", "broadcast", "--bits", "16"});
+    REQUIRE(text.exit_code == 0);
+    CHECK_THAT(text.out, Contains("normalized to -23.0 LUFS, ceiling -1.0 dBTP (broadcast)") && Contains("before") &&
+                             Contains("after      -23.0 LUFS") && Contains("dither       tpdf"));
+
+    const Result json = run_rtmix(dir, {"render", session, "-o", master, "--target-lufs", "-20", "--ceiling-dbtp", "-2",
+                                        "--dither", "shaped", "--bits", "16", "--json"});
+    REQUIRE(json.exit_code == 0);
+    CHECK_THAT(json.out, Contains("\"dither\": \"shaped\"") && Contains("\"preset\": null") &&
+                             Contains("\"target_lufs\": -20.00") && Contains("\"ceiling_dbtp\": -2.00") &&
+                             Contains("\"reached\": true") && Contains("\"integrated_lufs\": -20.0"));
+    const Result plain = run_rtmix(dir, {"render", session, "-o", master, "--bits", "32f", "--json"});
+    REQUIRE(plain.exit_code == 0);
+    CHECK_THAT(plain.out, Contains("\"normalization\": null") && Contains("\"dither\": null") &&
+                              Contains("\"latency_frames\": 0"));
 }
