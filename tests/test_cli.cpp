@@ -271,3 +271,17 @@ TEST_CASE("rtmix render --loudness normalizes and reports before and after, as t
     CHECK_THAT(plain.out, Contains("\"normalization\": null") && Contains("\"dither\": null") &&
                               Contains("\"latency_frames\": 0"));
 }
+
+TEST_CASE("rtmix check shows the master limiter, its latency and the loudness target", "[cli][mastering]") {
+    TempDir dir;
+    const auto session = write_project(dir);
+    std::ofstream(session, std::ios::app) << "\n[master.limiter]\nlookahead_ms = 2\n\n[master.loudness]\npreset = \"apple\"\n";
+    const Result text = run_rtmix(dir, {"check", session.string()});
+    REQUIRE(text.exit_code == 0);
+    CHECK_THAT(text.out, Contains("master  [limiter]") && Contains("latency: 96 frames (2.00 ms)") &&
+                             Contains("loudness target: -16.0 LUFS, true peak under -1.0 dBTP (apple)"));
+    const Result json = run_rtmix(dir, {"check", session.string(), "--json"});
+    REQUIRE(json.exit_code == 0);
+    CHECK_THAT(json.out, Contains("\"latency_frames\": 96") &&
+                             Contains("\"loudness_target\": {\"preset\": \"apple\", \"target_lufs\": -16.00, \"ceiling_dbtp\": -1.00}"));
+}

@@ -69,15 +69,18 @@ std::string display_name(const std::string& strip_path) {
 std::string features(const Session& session, const SessionStrip& strip) {
     const std::string prefix = strip.path() + ".";
     std::map<std::string, bool> eq_on;  // band -> on
-    bool compressor = false;
+    bool compressor = false, limiter = false;
     for (const SessionSetting& s : session.settings()) {
         if (!s.path.starts_with(prefix)) continue;
         const std::string rest = s.path.substr(prefix.size());
         if (rest.starts_with("eq.") && rest.ends_with(".type") && std::holds_alternative<std::string>(s.value))
             eq_on[rest] = std::get<std::string>(s.value) != "off";
-        if (rest == "compressor.enabled")
-            compressor = std::holds_alternative<double>(s.value) ? std::get<double>(s.value) != 0.0
-                                                                 : std::get<std::string>(s.value) != "0";
+        const auto on = [&] {
+            return std::holds_alternative<double>(s.value) ? std::get<double>(s.value) != 0.0
+                                                           : std::get<std::string>(s.value) != "0";
+        };
+        if (rest == "compressor.enabled") compressor = on();
+        if (rest == "limiter.enabled") limiter = on();
     }
     std::vector<std::string> parts;
     std::size_t bands = 0;
@@ -86,6 +89,7 @@ std::string features(const Session& session, const SessionStrip& strip) {
     if (compressor) parts.emplace_back("compressor");
     if (strip.reverb) parts.emplace_back("reverb");
     if (strip.delay) parts.emplace_back("delay");
+    if (limiter) parts.emplace_back("limiter");
     std::string out;
     for (const std::string& p : parts) out += (out.empty() ? "" : ", ") + p;
     return out.empty() ? "" : "[" + out + "]";
@@ -227,6 +231,9 @@ std::string check_text(const Session& session, std::uint32_t latency_frames) {
     tree(session, "master", "", out);
     out += fmt::format("\nlatency: {} frames ({:.2f} ms)\n", latency_frames,
                        1000.0 * latency_frames / session.sample_rate());
+    if (const auto& t = session.loudness_target())
+        out += fmt::format("loudness target: {:.1f} LUFS, true peak under {:.1f} dBTP{} (renders drive the master limiter)\n",
+                           t->target_lufs, t->ceiling_dbtp, t->preset.empty() ? "" : " (" + t->preset + ")");
     for (const std::string& n : session.notes()) out += "note: " + n + "\n";
     return out;
 }
@@ -247,10 +254,14 @@ std::string check_json(const Session& session, std::uint32_t latency_frames) {
                                 static_cast<double>(s.stem.frames) / s.stem.sample_rate, s.offset_ms);
         strips += line + "}";
     }
+    std::string target = "null";
+    if (const auto& t = session.loudness_target())
+        target = fmt::format("{{\"preset\": {}, \"target_lufs\": {:.2f}, \"ceiling_dbtp\": {:.2f}}}",
+                             t->preset.empty() ? std::string("null") : json_string(t->preset), t->target_lufs, t->ceiling_dbtp);
     return fmt::format("{{\n  \"session\": {},\n  \"sample_rate\": {:.0f},\n  \"block_frames\": {},\n  \"latency_frames\": {},\n"
-                       "  \"strips\": [{}\n  ],\n  \"notes\": {}\n}}\n",
+                       "  \"loudness_target\": {},\n  \"strips\": [{}\n  ],\n  \"notes\": {}\n}}\n",
                        json_string(session.file().string()), session.sample_rate(), session.block_frames(), latency_frames,
-                       strips, json_strings(session.notes()));
+                       target, strips, json_strings(session.notes()));
 }
 
 }  // namespace rtmix::cli
