@@ -10,50 +10,17 @@
 #include <vector>
 
 #include "files.hpp"
+#include "run_rtmix.hpp"
 #include "signals.hpp"
-
-extern char** environ;
 
 using namespace rtmix;
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
+using test::Result;
+using test::run_rtmix;
 using test::TempDir;
 
 namespace {
-
-struct Result {
-    int exit_code = -1;  ///< -1 when the program did not exit normally (a signal)
-    std::string out, err;
-};
-
-/// Runs the rtmix program with `args`; stdin is /dev/null, stdout and stderr go to files in
-/// DIR/io (so stderr is not a terminal), read back once it has exited.
-Result run_rtmix(const TempDir& dir, const std::vector<std::string>& args) {
-    std::filesystem::create_directories(dir / "io");
-    const std::string out_file = (dir / "io/stdout").string(), err_file = (dir / "io/stderr").string();
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    std::vector<char*> argv;
-    std::string program = RTMIX_CLI;
-    argv.push_back(program.data());
-    std::vector<std::string> copies = args;
-    for (std::string& a : copies) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid = 0;
-    const int spawned = posix_spawn(&pid, RTMIX_CLI, &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    REQUIRE(spawned == 0);
-    int status = 0;
-    REQUIRE(waitpid(pid, &status, 0) == pid);
-    Result r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = test::read_bytes(out_file);
-    r.err = test::read_bytes(err_file);
-    return r;
-}
 
 /// DIR/session.toml with one mono track "a" (a 1 kHz sine of amplitude 0.5, panned hard left, so
 /// the master's left channel carries it at 0.5) and a bus "drums" fed by track "kick".

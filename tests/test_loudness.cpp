@@ -20,14 +20,15 @@
 #include <vector>
 
 #include "files.hpp"
+#include "run_rtmix.hpp"
 #include "rtmix/loudness.hpp"
 #include "signals.hpp"
-
-extern char** environ;
 
 using namespace rtmix;
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
+using test::Result;
+using test::run_rtmix;
 using test::TempDir;
 
 namespace {
@@ -111,61 +112,6 @@ std::pair<float, float> curve_range(const std::vector<float>& curve, double from
 }
 
 // --- The rtmix program ----------------------------------------------------------------------------
-
-struct Result {
-    int exit_code = -1;  ///< -1 when the program did not exit normally (a signal)
-    std::string out, err;
-};
-
-/// Runs `rtmix` with `args`; stdin is /dev/null, stdout and stderr go to files in DIR/io, read
-/// back once it has exited. With `file_size_limit`, the program cannot make a file larger than
-/// that many bytes (RLIMIT_FSIZE, SIGXFSZ ignored: its writes fail with EFBIG), as on a full disk.
-Result run_rtmix(const TempDir& dir, const std::vector<std::string>& args, rlim_t file_size_limit = RLIM_INFINITY) {
-    std::filesystem::create_directories(dir / "io");
-    const std::string out_file = (dir / "io/stdout").string(), err_file = (dir / "io/stderr").string();
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    std::vector<char*> argv;
-    std::string program = RTMIX_CLI;
-    argv.push_back(program.data());
-    std::vector<std::string> copies = args;
-    for (std::string& a : copies) argv.push_back(a.data());
-    argv.push_back(nullptr);
-
-    // The limit and the ignored signal are inherited by the child; this process gets its own back
-    // right after the spawn.
-    rlimit saved_limit{};
-    struct sigaction saved_action {};
-    const bool limited = file_size_limit != RLIM_INFINITY;
-    if (limited) {
-        REQUIRE(getrlimit(RLIMIT_FSIZE, &saved_limit) == 0);
-        struct sigaction ignore {};
-        ignore.sa_handler = SIG_IGN;
-        sigemptyset(&ignore.sa_mask);
-        REQUIRE(sigaction(SIGXFSZ, &ignore, &saved_action) == 0);
-        rlimit limit = saved_limit;
-        limit.rlim_cur = file_size_limit;
-        REQUIRE(setrlimit(RLIMIT_FSIZE, &limit) == 0);
-    }
-    pid_t pid = 0;
-    const int spawned = posix_spawn(&pid, RTMIX_CLI, &actions, nullptr, argv.data(), environ);
-    if (limited) {
-        setrlimit(RLIMIT_FSIZE, &saved_limit);
-        sigaction(SIGXFSZ, &saved_action, nullptr);
-    }
-    posix_spawn_file_actions_destroy(&actions);
-    REQUIRE(spawned == 0);
-    int status = 0;
-    REQUIRE(waitpid(pid, &status, 0) == pid);
-    Result r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = test::read_bytes(out_file);
-    r.err = test::read_bytes(err_file);
-    return r;
-}
 
 /// The value of "key": in the JSON object of `json` whose "path" is `path`; NaN for null.
 double json_value(const std::string& json, const std::string& path, const std::string& key) {

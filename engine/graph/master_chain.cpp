@@ -34,6 +34,18 @@ std::size_t MasterChain::Histogram::bin_of(double lufs) const noexcept {
     return static_cast<std::size_t>(std::clamp(i, 0.0, static_cast<double>(bins - 1)));
 }
 
+bool MasterChain::Histogram::relative_gate(double gate_lu, std::size_t& bin) const noexcept {
+    std::uint64_t n = 0;
+    double e = 0.0;
+    for (std::size_t b = 0; b < bins; ++b) {
+        n += count[b];
+        e += energy[b];
+    }
+    if (n == 0) return false;
+    bin = bin_of(loudness(e / static_cast<double>(n)) - gate_lu);
+    return true;
+}
+
 void MasterChain::Histogram::clear() noexcept {
     std::fill(count.begin(), count.end(), 0u);
     std::fill(energy.begin(), energy.end(), 0.0);
@@ -128,18 +140,11 @@ void MasterChain::end_sub_block() noexcept {
 }
 
 float MasterChain::integrated() const noexcept {
+    std::size_t first = 0;
+    if (!gating_.relative_gate(10.0, first)) return minus_inf;
     std::uint64_t n = 0;
     double e = 0.0;
-    for (std::size_t b = 0; b < Histogram::bins; ++b) {
-        n += gating_.count[b];
-        e += gating_.energy[b];
-    }
-    if (n == 0) return minus_inf;
-    const std::size_t first = gating_.bin_of(loudness(e / static_cast<double>(n)) - 10.0);  // the relative gate
-    n = 0;
-    e = 0.0;
     for (std::size_t b = first; b < Histogram::bins; ++b) {
-        if (b == first && gating_.centre(b) < loudness(0.0)) continue;
         n += gating_.count[b];
         e += gating_.energy[b];
     }
@@ -147,14 +152,8 @@ float MasterChain::integrated() const noexcept {
 }
 
 float MasterChain::range() const noexcept {
-    std::uint64_t n = 0;
-    double e = 0.0;
-    for (std::size_t b = 0; b < Histogram::bins; ++b) {
-        n += short_terms_.count[b];
-        e += short_terms_.energy[b];
-    }
-    if (n == 0) return 0.0f;
-    const std::size_t first = short_terms_.bin_of(loudness(e / static_cast<double>(n)) - 20.0);
+    std::size_t first = 0;
+    if (!short_terms_.relative_gate(20.0, first)) return 0.0f;
     std::uint64_t kept = 0;
     for (std::size_t b = first; b < Histogram::bins; ++b) kept += short_terms_.count[b];
     if (kept == 0) return 0.0f;

@@ -16,8 +16,8 @@
 //   30 (3 s): the 75 %-overlapping gating blocks of BS.1770-4 are exactly the momentary windows;
 // - integrated: every gating block above -70 LUFS goes into a histogram of 0.1 LU bins that keeps
 //   each bin's count and exact energy sum; the relative gate (-10 LU) and the mean are computed
-//   from it when published. Only blocks in the bin the relative gate falls in are classified by
-//   the bin's centre (within 0.05 LU of the gate);
+//   from it when published. The bin the relative gate falls in counts whole: only blocks within
+//   0.1 LU under the gate can be counted that should not;
 // - loudness range (EBU Tech 3342): the short-term values, every 100 ms once 3 s have passed, in
 //   a second histogram; absolute gate -70 LUFS, relative gate -20 LU, then the 10th to 95th
 //   percentile, at bin centres (0.1 LU);
@@ -68,6 +68,9 @@ private:
         void clear() noexcept;
         double centre(std::size_t bin) const noexcept { return floor_lufs + (static_cast<double>(bin) + 0.5) * step_lu; }
         std::size_t bin_of(double lufs) const noexcept;
+        /// The bin of the relative gate, `gate_lu` below the loudness of everything counted (the
+        /// blocks past the absolute gate); false when nothing was counted.
+        bool relative_gate(double gate_lu, std::size_t& bin) const noexcept;
     };
     static constexpr std::size_t short_term_blocks = 30;  // 3 s of 100 ms sub-blocks
 

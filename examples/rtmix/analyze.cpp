@@ -23,6 +23,7 @@
 #include <fmt/format.h>
 
 #include "plot.hpp"
+#include "report.hpp"
 #include "usage.hpp"
 
 namespace rtmix::cli {
@@ -83,28 +84,6 @@ std::string figure(double v) {
     return fmt::format("{:.1f}", v);
 }
 
-/// Two decimals, null for what JSON cannot hold (infinities, NaN), never "-0.00".
-std::string json_number(double v) {
-    if (!std::isfinite(v)) return "null";
-    if (std::fabs(v) < 0.005) v = 0.0;
-    return fmt::format("{:.2f}", v);
-}
-
-std::string json_string(std::string_view s) {
-    std::string out = "\"";
-    for (const char c : s) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\u{:04x}", static_cast<int>(c));
-                else out += c;
-        }
-    }
-    return out + "\"";
-}
 
 double seconds_of(const FileLoudness& f) { return static_cast<double>(f.frames) / f.sample_rate; }
 

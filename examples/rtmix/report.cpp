@@ -19,6 +19,8 @@ std::string clock(double seconds) {
     return fmt::format("{}:{:04.1f}", minutes, seconds - 60.0 * static_cast<double>(minutes));
 }
 
+}  // namespace
+
 std::string json_string(std::string_view s) {
     std::string out = "\"";
     for (const char c : s) {
@@ -35,11 +37,16 @@ std::string json_string(std::string_view s) {
     return out + "\"";
 }
 
+std::string json_number(double v) {
+    if (!std::isfinite(v)) return "null";
+    if (std::fabs(v) < 0.005) v = 0.0;
+    return fmt::format("{:.2f}", v);
+}
+
+namespace {
+
 /// A level for people: one decimal, or "-inf".
 std::string level(double v) { return std::isfinite(v) ? fmt::format("{:.1f}", v) : std::string("-inf"); }
-
-/// A number for JSON: null when not finite.
-std::string json_number(double v) { return std::isfinite(v) ? fmt::format("{:.2f}", v) : std::string("null"); }
 
 std::string loudness_line(const Loudness& l) {
     return fmt::format("{} LUFS, LRA {} LU, true peak {} dBTP", level(l.integrated_lufs), level(l.range_lu),

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace rtmix::cli {
 
@@ -24,6 +25,11 @@ private:
     std::chrono::steady_clock::time_point last_{};
     bool drawn_ = false;
 };
+
+/// A JSON string literal of `s`, quoted and escaped.
+std::string json_string(std::string_view s);
+/// A number for JSON: two decimals, null for what JSON cannot hold (infinities, NaN), never "-0.00".
+std::string json_number(double v);
 
 std::string summary_text(const RenderSummary& s, const std::string& format);
 std::string summary_json(const RenderSummary& s, const std::string& format, const std::string& bits);
