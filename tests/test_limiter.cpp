@@ -673,6 +673,172 @@ TEST_CASE("toggling the limiter crossfades without a step larger than the fade's
     for (std::size_t i = fade_done; i < frames; ++i) REQUIRE(left[i] == in[i]);
 }
 
+/// libebur128's true peak of frames [from, to) of a stereo signal (see ebur128_true_peak): the
+/// frames from `to` on are left out, so no point it reports depends on them.
+double ebur128_true_peak_range(const Signal& left, const Signal& right, double fs, std::size_t from, std::size_t to) {
+    const Signal l(left.begin(), left.begin() + static_cast<std::ptrdiff_t>(to)),
+        r(right.begin(), right.begin() + static_cast<std::ptrdiff_t>(to));
+    return ebur128_true_peak(l, r, fs, from);
+}
+
+/// Processes frames [begin, end) in blocks of `block` frames.
+void run_range(Limiter& lim, Signal& left, Signal& right, std::size_t begin, std::size_t end, std::size_t block = 173) {
+    for (std::size_t i = begin; i < end; i += block) {
+        const auto n = static_cast<std::uint32_t>(std::min(block, end - i));
+        lim.process(left.data() + i, right.data() + i, n);
+    }
+}
+
+// libebur128's points reported from frame `from` on depend on the samples from `from` - 24 on
+// (its interpolator lags 24 / factor frames and reaches as far again at 2x). Measuring from 24
+// frames after a cut (an enable with a one-frame crossfade, or a lookahead jump) leaves out the
+// points that mix both sides of it, which no detector saw.
+constexpr std::size_t meter_reach = 24;
+
+TEST_CASE("a limiter enabled after a long bypass holds the ceiling from its first limited frame", "[limiter]") {
+    // The analysis pauses while the limiter is bypassed; enabling it must bring the analysis up
+    // to date with the loud audio already in the delay line before that audio is heard. A
+    // one-frame crossfade (smoothing 0) makes the limited path the whole output at once.
+    const double fs = GENERATE(48000.0, 44100.0, 96000.0, 192000.0);
+    const float lookahead = GENERATE(1.0f, 5.0f, 20.0f);
+    const float ceiling = -1.0f;
+    const auto frames = static_cast<std::size_t>(2.0 * fs);
+    struct Case {
+        std::string name;
+        Signal left, right;
+    };
+    const std::vector<Case> cases = {
+        {"full-scale square", square(997.0, fs, frames, 1.0), square(997.0, fs, frames, -1.0)},
+        {"fs/4 at 45 degrees, samples at 0 dBFS", sine_phase(fs / 4, fs, frames, std::sqrt(2.0), test::pi / 4),
+         sine_phase(fs / 4, fs, frames, std::sqrt(2.0), -test::pi / 4)},
+        {"dense +1/-1 pairs", pairs(frames, 9), pairs(frames, 13)},
+    };
+    // Limited on quiet material (-20 dB) first, then a second of bypass on the loud material,
+    // then enabled, not on a 64-frame boundary.
+    const std::size_t off_at = frames / 4, on_at = 3 * frames / 4 + 37;
+    double worst_db = -1e9;
+    for (const Case& c : cases) {
+        for (bool silent_after : {false, true}) {
+            Settings s;
+            s.fs = fs;
+            s.ceiling_dbtp = ceiling;
+            s.lookahead_ms = lookahead;
+            Limiter lim(fs, 0.0f);
+            configure(lim, s);
+            Signal left = c.left, right = c.right;
+            for (std::size_t i = 0; i < off_at; ++i) {
+                left[i] *= 0.1f;
+                right[i] *= 0.1f;
+            }
+            // Silent after the enable: the only loud audio left is what is in the delay line.
+            if (silent_after) {
+                std::fill(left.begin() + static_cast<std::ptrdiff_t>(on_at), left.end(), 0.0f);
+                std::fill(right.begin() + static_cast<std::ptrdiff_t>(on_at), right.end(), 0.0f);
+            }
+            const Signal in_l = left, in_r = right;
+            run_range(lim, left, right, 0, off_at);
+            lim.set(LimiterParam::enabled, 0.0f);
+            run_range(lim, left, right, off_at, on_at);
+            lim.reset_max();
+            lim.set(LimiterParam::enabled, 1.0f);
+            run_range(lim, left, right, on_at, frames);
+            INFO(c.name << (silent_after ? ", silent after the enable" : "") << ", fs " << fs << ", lookahead "
+                        << lookahead << " ms");
+            std::size_t changed = 0;  // frames the bypass altered
+            for (std::size_t i = off_at; i < on_at; ++i) changed += left[i] != in_l[i] || right[i] != in_r[i];
+            CHECK(changed == 0);
+            const double peak_db = db(ebur128_true_peak(left, right, fs, on_at + meter_reach));
+            INFO("output after the enable: " << peak_db << " dBTP");
+            CHECK(peak_db <= ceiling);
+            CHECK(lim.max_gain_reduction_db() < -1.0f);  // it did have work to do
+            worst_db = std::max(worst_db, peak_db);
+        }
+    }
+    std::printf("limiter enabled after a bypass at %g Hz, lookahead %g ms: true peak up to %.4f dBTP (ceiling %g)\n",
+                fs, static_cast<double>(lookahead), worst_db, static_cast<double>(ceiling));
+}
+
+TEST_CASE("a lookahead change around an enable after a long bypass keeps the ceiling", "[limiter]") {
+    // The delay line holds a second of audio the analysis never saw, loud up to 200 frames
+    // before the enable and quiet from there. A longer lookahead outputs older frames again, so
+    // the loud ones must be analysed too, whether the change comes while bypassed (20 ms, then
+    // 2 ms just after the enable) or just after the enable (1 ms, then 20 ms: the analysis
+    // brought up to date for 1 ms saw only quiet frames).
+    const double fs = 48000.0;
+    const auto frames = static_cast<std::size_t>(fs);
+    const float ceiling = -1.0f;
+    const bool change_while_bypassed = GENERATE(false, true);
+    Settings s;
+    s.ceiling_dbtp = ceiling;
+    s.lookahead_ms = change_while_bypassed ? 5.0f : 1.0f;
+    Limiter lim(fs, 0.0f);
+    configure(lim, s);
+    Signal left = square(997.0, fs, frames, 1.0), right = pairs(frames, 11);
+    const std::size_t off_at = 4800, on_at = 30037, jump_at = on_at + 64;
+    for (std::size_t i = 0; i < frames; ++i) {
+        if (i < off_at + 256 || i >= on_at - 200) {
+            left[i] *= 0.1f;
+            right[i] *= 0.1f;
+        }
+    }
+    run_range(lim, left, right, 0, off_at);
+    lim.set(LimiterParam::enabled, 0.0f);
+    run_range(lim, left, right, off_at, on_at);
+    if (change_while_bypassed) lim.set(LimiterParam::lookahead_ms, 20.0f);
+    lim.set(LimiterParam::enabled, 1.0f);
+    run_range(lim, left, right, on_at, jump_at);
+    lim.set(LimiterParam::lookahead_ms, change_while_bypassed ? 2.0f : 20.0f);
+    run_range(lim, left, right, jump_at, frames);
+    // Either side of the jump, leaving out the points that straddle it.
+    const double before_db = db(ebur128_true_peak_range(left, right, fs, on_at + meter_reach, jump_at));
+    const double after_db = db(ebur128_true_peak(left, right, fs, jump_at + meter_reach));
+    INFO((change_while_bypassed ? "20 ms while bypassed, then 2 ms" : "1 ms, then 20 ms after the enable")
+         << ": " << before_db << " dBTP before the jump, " << after_db << " after");
+    CHECK(before_db <= ceiling);
+    CHECK(after_db <= ceiling);
+    // The loud frames were heard, limited: before the jump in one case, after it in the other.
+    CHECK(std::max(before_db, after_db) >= ceiling - 0.5);
+}
+
+TEST_CASE("re-enabling the limiter after a long bypass crossfades without a click", "[limiter]") {
+    // On, off for two seconds, on again, with a sine 3 dB over the ceiling throughout: the
+    // delayed path the fade-in brings in is the real recent input, limited.
+    const double fs = 48000.0;
+    const float smoothing_ms = 20.0f;
+    const auto ramp = static_cast<std::size_t>(static_cast<double>(smoothing_ms) * 1e-3 * fs);
+    Settings s;
+    s.ceiling_dbtp = -3.0f;
+    Limiter lim(fs, smoothing_ms);
+    configure(lim, s);
+    const std::size_t frames = 4 * 48000;
+    Signal left = sine_phase(200.0, fs, frames, 1.0, 0.0), right = sine_phase(200.0, fs, frames, 1.0, 0.5);
+    const Signal in_l = left, in_r = right;
+    const std::size_t off_at = 24000, on_at = 24000 + 96000 + 11;
+    run_range(lim, left, right, 0, off_at);
+    lim.set(LimiterParam::enabled, 0.0f);
+    run_range(lim, left, right, off_at, on_at);
+    lim.set(LimiterParam::enabled, 1.0f);
+    run_range(lim, left, right, on_at, frames);
+
+    double input_step = 0.0;
+    for (std::size_t i = 1; i < frames; ++i)
+        input_step = std::max(input_step, static_cast<double>(std::fabs(in_l[i] - in_l[i - 1])));
+    const double bound = input_step + 2.0 / static_cast<double>(ramp);
+    double output_step = 0.0;
+    for (std::size_t i = on_at - 100; i < on_at + ramp + 100; ++i) {
+        output_step = std::max(output_step, static_cast<double>(std::fabs(left[i] - left[i - 1])));
+        output_step = std::max(output_step, static_cast<double>(std::fabs(right[i] - right[i - 1])));
+    }
+    INFO("largest step around the enable " << output_step << ", bound " << bound);
+    std::printf("limiter re-enabled after a bypass: largest output step %.5f, bound %.5f\n", output_step, bound);
+    CHECK(output_step <= bound);
+    // Bypassed after the fade-out; limited and at the ceiling once the fade-in is done.
+    for (std::size_t i = off_at + ramp + 1; i < on_at; ++i) REQUIRE(left[i] == in_l[i]);
+    const double peak_db = db(ebur128_true_peak(left, right, fs, on_at + ramp + meter_reach));
+    CHECK(peak_db <= -3.0);
+    CHECK(peak_db >= -3.3);
+}
+
 TEST_CASE("limiter gain reduction readings follow the applied gain", "[limiter]") {
     Settings s;
     s.ceiling_dbtp = -1.0f;

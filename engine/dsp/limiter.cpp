@@ -5,13 +5,16 @@
 // counter. process() works in chunks of 64 frames: the input gain and the detectors run over a
 // chunk into scratch arrays, then one loop computes the gain frame by frame, and a last one
 // writes the output. The sliding minimum does amortised O(1) work per frame; the release
-// costs a log2 when its target moves and an exp2 per frame.
+// costs a log2 when its target moves and an exp2 per frame. While bypassed a chunk only goes
+// through the input gain into the delay line; rebuild() runs the analysis over the delay line
+// when the limited path is about to be heard again.
 #include "dsp/limiter.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <vector>
 
 #include "dsp/db.hpp"
@@ -43,9 +46,11 @@ std::uint32_t next_pow2(std::size_t n) {
     return static_cast<std::uint32_t>(size);
 }
 
+// Written with selects rather than branches, so that the loops over a chunk vectorise.
 inline float sanitize(float x) noexcept {
-    if (std::fabs(x) <= input_limit) return x;
-    return std::isfinite(x) ? std::copysign(input_limit, x) : 0.0f;
+    const float a = std::fabs(x);
+    const float clamped = a <= std::numeric_limits<float>::max() ? std::copysign(input_limit, x) : 0.0f;
+    return a <= input_limit ? x : clamped;
 }
 
 inline std::uint32_t quantize(float gain) noexcept {
@@ -60,6 +65,8 @@ struct Limiter::Impl {
     std::uint32_t detector_latency;
     std::uint32_t hold_frames;
     std::uint32_t mask;  // ring size - 1
+    // Frames of history rebuild() analyses before the span it rebuilds: the detectors' memory.
+    static constexpr std::uint32_t warmup_frames = TruePeakDetector::taps_per_phase;
 
     TruePeakDetector det_l, det_r;
     LinearSmoother input_gain, mix;  // mix: 0 = bypass, 1 = limited
@@ -87,6 +94,10 @@ struct Limiter::Impl {
     float hold_refresh = 1.0f;
     float lookahead_ms = limiter_range(LimiterParam::lookahead_ms).def;
     bool geometry_pending = false;
+    // True once a chunk has been bypassed: the delay line is current, the analysis is not.
+    bool stale = false;
+    // How many of the latest frames have their `required` entry (at most the ring size).
+    std::uint32_t analysed = 0;
 
     float last_gain = 1.0f;
     float min_gain = 1.0f;
@@ -95,9 +106,14 @@ struct Limiter::Impl {
 
     Impl(double sample_rate, float smoothing_ms);
     void set_geometry(float ms) noexcept;
+    void update_geometry() noexcept;
     void apply_geometry() noexcept;
+    void rebuild() noexcept;
     void clear() noexcept;
     void push_minimum(std::uint32_t frame, float r) noexcept;
+    void take_input(const float* left, const float* right, std::uint32_t frames) noexcept;
+    void load_delayed(std::uint32_t first, std::uint32_t frames) noexcept;
+    float compute_gain(std::uint32_t first, std::uint32_t frames) noexcept;
     void process_chunk(float* left, float* right, std::uint32_t frames) noexcept;
 };
 
@@ -109,8 +125,10 @@ Limiter::Impl::Impl(double sample_rate, float smoothing_ms)
       det_l(fs, TruePeakDesign::both),
       det_r(fs, TruePeakDesign::both) {
     const std::uint32_t longest = latency_frames_for(fs, limiter_range(LimiterParam::lookahead_ms).max);
-    // The window M = L + 2G + 1 <= D + G + 2; a chunk is written before it is read.
+    // The window M = L + 2G + 1 <= D + G + 2; a chunk is written before it is read. rebuild()
+    // reads D + G + 1 + warmup_frames frames back, before the next chunk is written: that fits.
     const std::uint32_t size = next_pow2(static_cast<std::size_t>(longest) + guard_frames + chunk_frames + 4);
+    static_assert(warmup_frames <= chunk_frames);
     mask = size - 1;
     delay_l.assign(size, 0.0f);
     delay_r.assign(size, 0.0f);
@@ -156,6 +174,17 @@ void Limiter::Impl::clear() noexcept {
     last_gain = 1.0f;
     min_gain = 1.0f;
     geometry_pending = false;
+    stale = false;
+    analysed = mask + 1;  // every entry holds the r of silence
+}
+
+// A pending lookahead change, before the chunks of a process() call. apply_geometry() needs
+// `required` for every frame it may output again; after a rebuild the ring may hold fewer, and
+// a rebuild with the new geometry supplies them. While stale, the next rebuild covers it.
+void Limiter::Impl::update_geometry() noexcept {
+    if (stale) return;
+    if (analysed < latency + guard_frames + 1) rebuild();
+    apply_geometry();
 }
 
 // A lookahead change: the delay jumps. Every sample still in the delay line (and its guard
@@ -180,6 +209,45 @@ void Limiter::Impl::apply_geometry() noexcept {
     for (std::uint32_t k = window - 1; k >= 1; --k) push_minimum(now - k, required[(now - k) & mask]);
 }
 
+// Brings the analysis up to date after a bypass (or for a lookahead change, see
+// update_geometry()): from a neutral state (gain 1, empty minimum, a box of ones), the detectors
+// and the gain loop run over the last n = D + G + 1 frames of the delay line, after the detectors
+// have taken the warmup_frames before them as history. The result covers every peak detected in
+// those n >= M - 1 frames, which are all the peaks whose hold window reaches the next frame, so
+// the guarantee holds from the next output frame on (see limiter.hpp). The work is bounded:
+// n + warmup_frames frames of analysis.
+void Limiter::Impl::rebuild() noexcept {
+    const std::uint32_t n = latency + guard_frames + 1;
+    std::uint32_t t = now - n - warmup_frames;
+    det_l.reset();
+    det_r.reset();
+    load_delayed(t, warmup_frames);
+    det_l.process(in_l.data(), peak_l.data(), warmup_frames);
+    det_r.process(in_r.data(), peak_r.data(), warmup_frames);
+    t += warmup_frames;
+
+    held = 1.0f;
+    hold_left = 0;
+    release_target = 0.0f;
+    release_log2 = 0.0f;
+    deque_head = deque_tail = 0;
+    const std::uint32_t one = quantize(1.0f);
+    for (std::uint32_t k = 1; k <= box_len; ++k) boxed[(t - k) & mask] = one;
+    box_sum = static_cast<std::uint64_t>(box_len) * one;
+
+    while (t != now) {
+        const std::uint32_t frames = std::min(now - t, chunk_frames);
+        load_delayed(t, frames);
+        det_l.process(in_l.data(), peak_l.data(), frames);
+        det_r.process(in_r.data(), peak_r.data(), frames);
+        (void)compute_gain(t, frames);
+        t += frames;
+    }
+    analysed = n;
+    stale = false;
+    geometry_pending = false;
+}
+
 inline void Limiter::Impl::push_minimum(std::uint32_t frame, float r) noexcept {
     // Values at least as large as the newcomer can never be the minimum again.
     while (deque_tail != deque_head && deque_value[(deque_tail - 1) & mask] >= r) --deque_tail;
@@ -189,13 +257,13 @@ inline void Limiter::Impl::push_minimum(std::uint32_t frame, float r) noexcept {
     while (frame - deque_at[deque_head & mask] >= window) ++deque_head;
 }
 
-void Limiter::Impl::process_chunk(float* left, float* right, std::uint32_t frames) noexcept {
-    // 1. Input gain and sanitising, into the delay line and the detectors.
+// 1. Input gain and sanitising, into in_l and in_r and the delay line.
+void Limiter::Impl::take_input(const float* left, const float* right, std::uint32_t frames) noexcept {
     if (input_gain.moving()) {
+        input_gain.fill(gain.data(), frames);
         for (std::uint32_t i = 0; i < frames; ++i) {
-            const float g = input_gain.next();
-            in_l[i] = sanitize(left[i] * g);
-            in_r[i] = sanitize(right[i] * g);
+            in_l[i] = sanitize(left[i] * gain[i]);
+            in_r[i] = sanitize(right[i] * gain[i]);
         }
     } else {
         const float g = input_gain.current();
@@ -204,14 +272,27 @@ void Limiter::Impl::process_chunk(float* left, float* right, std::uint32_t frame
             in_r[i] = sanitize(right[i] * g);
         }
     }
-    for (std::uint32_t i = 0; i < frames; ++i) {
-        delay_l[(now + i) & mask] = in_l[i];
-        delay_r[(now + i) & mask] = in_r[i];
-    }
-    det_l.process(in_l.data(), peak_l.data(), frames);
-    det_r.process(in_r.data(), peak_r.data(), frames);
+    const std::uint32_t at = now & mask;
+    const std::uint32_t first = std::min(frames, mask + 1 - at);
+    std::copy_n(in_l.data(), first, delay_l.data() + at);
+    std::copy_n(in_r.data(), first, delay_r.data() + at);
+    std::copy_n(in_l.data() + first, frames - first, delay_l.data());
+    std::copy_n(in_r.data() + first, frames - first, delay_r.data());
+}
 
-    // 2. The gain, frame by frame.
+// Copies frames first .. first + frames - 1 of the delay line into in_l and in_r.
+void Limiter::Impl::load_delayed(std::uint32_t first, std::uint32_t frames) noexcept {
+    const std::uint32_t at = first & mask;
+    const std::uint32_t part = std::min(frames, mask + 1 - at);
+    std::copy_n(delay_l.data() + at, part, in_l.data());
+    std::copy_n(delay_r.data() + at, part, in_r.data());
+    std::copy_n(delay_l.data(), frames - part, in_l.data() + part);
+    std::copy_n(delay_r.data(), frames - part, in_r.data() + part);
+}
+
+// 2. The gain for frames first .. first + frames - 1, frame by frame, from peak_l and peak_r
+// into gain; returns the lowest.
+float Limiter::Impl::compute_gain(std::uint32_t first, std::uint32_t frames) noexcept {
     float e = held;
     float target = release_target;
     float ratio_log2 = release_log2;
@@ -219,7 +300,7 @@ void Limiter::Impl::process_chunk(float* left, float* right, std::uint32_t frame
     std::uint64_t sum = box_sum;
     float lowest = 1.0f;
     for (std::uint32_t i = 0; i < frames; ++i) {
-        const std::uint32_t t = now + i;
+        const std::uint32_t t = first + i;
         const float peak = std::max(peak_l[i], peak_r[i]);
         const float r = peak <= ceiling ? 1.0f : ceiling / peak;
         required[t & mask] = r;
@@ -260,18 +341,34 @@ void Limiter::Impl::process_chunk(float* left, float* right, std::uint32_t frame
     release_log2 = ratio_log2;
     hold_left = hold;
     box_sum = sum;
+    return lowest;
+}
+
+void Limiter::Impl::process_chunk(float* left, float* right, std::uint32_t frames) noexcept {
+    const bool bypassed = !mix.moving() && mix.current() == 0.0f;
+    // Before this chunk enters the delay line, whose oldest frames the rebuild reads.
+    if (!bypassed && stale) rebuild();
+    take_input(left, right, frames);
+    if (bypassed) {
+        // Bypass: the buffers are left untouched and the analysis pauses.
+        stale = true;
+        last_gain = 1.0f;
+        now += frames;
+        return;
+    }
+    det_l.process(in_l.data(), peak_l.data(), frames);
+    det_r.process(in_r.data(), peak_r.data(), frames);
+    const float lowest = compute_gain(now, frames);
+    analysed = std::min(analysed + frames, mask + 1);
 
     // 3. Output: the delayed signal times the gain, crossfaded with the input while toggling.
     const std::uint32_t d = latency;
-    if (!mix.moving() && mix.current() == 0.0f) {
-        // Bypass: the buffers are left untouched.
-    } else if (!mix.moving()) {
+    if (!mix.moving()) {
         for (std::uint32_t i = 0; i < frames; ++i) {
             const std::uint32_t at = (now + i - d) & mask;
             left[i] = gain[i] * delay_l[at];
             right[i] = gain[i] * delay_r[at];
         }
-        min_gain = std::min(min_gain, lowest);
     } else {
         for (std::uint32_t i = 0; i < frames; ++i) {
             const std::uint32_t at = (now + i - d) & mask;
@@ -279,8 +376,8 @@ void Limiter::Impl::process_chunk(float* left, float* right, std::uint32_t frame
             left[i] = (1.0f - w) * left[i] + w * (gain[i] * delay_l[at]);
             right[i] = (1.0f - w) * right[i] + w * (gain[i] * delay_r[at]);
         }
-        min_gain = std::min(min_gain, lowest);
     }
+    min_gain = std::min(min_gain, lowest);
     last_gain = gain[frames - 1];
     now += frames;
 }
@@ -318,7 +415,7 @@ void Limiter::set(LimiterParam param, float value) noexcept {
 
 void Limiter::process(float* left, float* right, std::uint32_t frames) noexcept {
     Impl& s = *impl_;
-    if (s.geometry_pending) s.apply_geometry();
+    if (s.geometry_pending) s.update_geometry();
     while (frames > 0) {
         const std::uint32_t n = std::min(frames, chunk_frames);
         s.process_chunk(left, right, n);
