@@ -331,6 +331,7 @@ WrittenPass write_pass(const Session& session, const RenderOptions& options, std
 }
 
 RenderSummary normalized(const Session& session, const RenderOptions& options, const LoudnessTarget& target) {
+    const auto started = std::chrono::steady_clock::now();
     NormalizationSummary norm;
     norm.target = target;
     std::uint32_t pass = 1;
@@ -386,7 +387,9 @@ RenderSummary normalized(const Session& session, const RenderOptions& options, c
                                                "transients lose punch; a lower target or a mix with more headroom "
                                                "(gentler peaks) keeps them", target.target_lufs,
                                                -summary.max_limiter_reduction_db, options.limiting_warning_db));
-    summary.wall_seconds += before.wall_seconds;  // of the passes that were kept and the first
+    // The time of every pass: the speed is what the whole normalized render achieved.
+    summary.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    summary.speed = summary.wall_seconds > 0 ? summary.seconds / summary.wall_seconds : 0.0;
     summary.normalization = norm;
     return summary;
 }

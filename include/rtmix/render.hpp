@@ -98,7 +98,7 @@ struct RenderSummary {
     std::uint64_t frames = 0;        ///< frames written
     double seconds = 0;              ///< length of the file
     double tail_seconds = 0;         ///< of which after the stems ended
-    double wall_seconds = 0;         ///< time the render took
+    double wall_seconds = 0;         ///< time the render took (all passes of a normalization)
     double speed = 0;                ///< seconds rendered per second of wall time (x real time)
     float master_peak_dbfs = -120;   ///< highest sample of the file before conversion
     std::uint64_t clipped_samples = 0;  ///< samples beyond full scale in an integer file (clipped)
