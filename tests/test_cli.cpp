@@ -233,6 +233,11 @@ TEST_CASE("rtmix render --loudness normalizes and reports before and after, as t
     CHECK_THAT(json.out, Contains("\"dither\": \"shaped\"") && Contains("\"preset\": null") &&
                              Contains("\"target_lufs\": -20.00") && Contains("\"ceiling_dbtp\": -2.00") &&
                              Contains("\"reached\": true") && Contains("\"integrated_lufs\": -20.0"));
+    // A ceiling alone: the limiter at that ceiling, no normalization.
+    const Result ceiling = run_rtmix(dir, {"render", session, "-o", master, "--ceiling-dbtp", "-9", "--json"});
+    REQUIRE(ceiling.exit_code == 0);
+    CHECK_THAT(ceiling.out, Contains("\"normalization\": null") && Contains("\"latency_frames\": 240") &&
+                                Contains("\"true_peak_dbtp\": -9.0"));
     const Result plain = run_rtmix(dir, {"render", session, "-o", master, "--bits", "32f", "--json"});
     REQUIRE(plain.exit_code == 0);
     CHECK_THAT(plain.out, Contains("\"normalization\": null") && Contains("\"dither\": null") &&
