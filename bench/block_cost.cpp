@@ -9,7 +9,9 @@
 // thread after a warm-up; run on an otherwise idle machine, in a Release build.
 //
 //   rtmix_bench_block [--tracks 64] [--frames 64] [--rate 48000] [--blocks 20000]
-//                     [--master plain|meter|limiter] [--json FILE]
+//                     [--master plain|meter|limiter] [--threads N] [--json FILE]
+// --threads: threads that run the mix (1: the calling thread alone; default 1, so that figures
+// compare across machines; 0: one per core).
 #include <rtmix/engine.hpp>
 
 #include <algorithm>
@@ -72,6 +74,7 @@ int main(int argc, char** argv) {
     double rate = 48000.0;
     const char* json = nullptr;
     std::string master = "meter";
+    int threads = 1;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i];
         if (a == "--tracks") tracks = std::atoi(argv[i + 1]);
@@ -80,6 +83,7 @@ int main(int argc, char** argv) {
         else if (a == "--rate") rate = std::atof(argv[i + 1]);
         else if (a == "--json") json = argv[i + 1];
         else if (a == "--master") master = argv[i + 1];
+        else if (a == "--threads") threads = std::atoi(argv[i + 1]);
         else {
             std::fprintf(stderr, "unknown option %s\n", argv[i]);
             return 2;
@@ -90,7 +94,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "--master %s: expected plain, meter or limiter\n", master.c_str());
         return 2;
     }
-    rtmix::Engine e({.sample_rate = rate, .max_block_frames = block, .loudness_meter = master != "plain"});
+    rtmix::EngineOptions options{.sample_rate = rate, .max_block_frames = block, .loudness_meter = master != "plain"};
+    options.threads = static_cast<std::uint32_t>(std::max(0, threads));
+    rtmix::Engine e(options);
     build_mix(e, tracks);
     if (master == "limiter") {
         check(e.set("master.limiter.enabled", 1.0));
@@ -122,7 +128,8 @@ int main(int argc, char** argv) {
     const char* names[5] = {"min", "p50", "p99", "p99.9", "max"};
     std::printf("%d stereo tracks (4 EQ bands, compressor, 1 send) -> 4 buses + reverb return -> master (%s)\n", tracks,
                 master == "plain" ? "no meter, no limiter" : master == "meter" ? "loudness meter" : "loudness meter + limiter");
-    std::printf("%d-frame blocks at %.0f Hz (deadline %.1f us), %d blocks measured\n", frames, rate, deadline_us, blocks);
+    std::printf("%d-frame blocks at %.0f Hz (deadline %.1f us), %d blocks measured, %u thread%s\n", frames, rate,
+                deadline_us, blocks, e.threads(), e.threads() == 1 ? "" : "s");
     std::printf("%-6s %10s %10s\n", "", "us/block", "% deadline");
     for (int i = 0; i < 5; ++i) std::printf("%-6s %10.2f %10.2f\n", names[i], stats[i], 100.0 * stats[i] / deadline_us);
     if (tracks > 0) std::printf("per track (p50): %.3f us per block\n", stats[1] / tracks);
@@ -133,7 +140,7 @@ int main(int argc, char** argv) {
             return 1;
         }
         std::fprintf(f, "{\"tracks\": %d, \"frames\": %d, \"sample_rate\": %.0f, \"blocks\": %d, \"master\": \"%s\", "
-                     "\"deadline_us\": %.3f", tracks, frames, rate, blocks, master.c_str(), deadline_us);
+                     "\"threads\": %u, \"deadline_us\": %.3f", tracks, frames, rate, blocks, master.c_str(), e.threads(), deadline_us);
         for (int i = 0; i < 5; ++i) std::fprintf(f, ", \"%s_us\": %.3f", names[i], stats[i]);
         std::fprintf(f, "}\n");
         std::fclose(f);

@@ -93,6 +93,11 @@ std::vector<Event> Engine::poll_events() {
                                    "filters cleared",
                                    path)});
     }
+    if (!impl_->scheduling_reported) {
+        impl_->scheduling_reported = true;
+        if (std::string note = impl_->executor.scheduling_note(); !note.empty())
+            out.push_back({Event::Code::scheduling, {}, std::move(note)});
+    }
     const std::uint64_t lost = impl_->executor.events_lost();
     if (lost > impl_->events_lost_reported) {
         out.push_back({Event::Code::events_lost, {},
@@ -113,6 +118,7 @@ std::uint32_t Engine::latency_frames() const {
 }
 
 double Engine::sample_rate() const noexcept { return impl_->options.sample_rate; }
+std::uint32_t Engine::threads() const noexcept { return impl_->executor.threads(); }
 std::uint32_t Engine::max_block_frames() const noexcept { return impl_->options.max_block_frames; }
 
 EngineStats Engine::stats() const {

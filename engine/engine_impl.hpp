@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -30,7 +31,17 @@ struct Engine::Impl {
           queue_capacity(std::max<std::uint32_t>(o.param_queue_capacity, 16)),
           params(queue_capacity),
           events(event_queue_capacity),
-          executor(o.max_block_frames, std::max<std::uint32_t>(o.param_queue_capacity, 16), params, mailbox, events) {}
+          executor(o.max_block_frames, std::max<std::uint32_t>(o.param_queue_capacity, 16), params, mailbox, events,
+                   executor_threads(o)) {}
+
+    static Executor::Threads executor_threads(const EngineOptions& o) {
+        Executor::Threads t;
+        t.count = o.threads != 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+        t.parallel_min_nodes = o.parallel_min_nodes;
+        t.priority = o.worker_priority;
+        t.on_worker_start = o.on_worker_start;
+        return t;
+    }
 
     EngineOptions options;
     std::uint32_t queue_capacity;
@@ -47,6 +58,7 @@ struct Engine::Impl {
     bool publish_pending = false;
     std::uint32_t latency = 0;
     std::uint64_t events_lost_reported = 0;
+    bool scheduling_reported = false;
 
     // Objects removed from the model, freed once no plan holds them and every change sent
     // before their removal has been applied (so no queued message points at freed memory).

@@ -38,7 +38,14 @@ TEST_CASE("the guard itself catches an allocation and a lock on the audio thread
 TEST_CASE("process() neither allocates nor locks under parameter floods and topology changes", "[realtime]") {
     // The master chain runs too: the limiter (changed while it runs) and the loudness meter
     // (reset by swapping in a fresh libebur128 state).
-    Engine e(EngineOptions{.max_block_frames = 128, .param_queue_capacity = 512});
+    // Three threads run the graph, and the plan is large enough to run in parallel: the worker
+    // threads are marked as audio threads for their whole life.
+    EngineOptions options{.max_block_frames = 128, .param_queue_capacity = 512};
+    options.threads = 3;
+    options.parallel_min_nodes = 4;
+    options.on_worker_start = [] { thread_local rt::AudioThreadScope worker; };
+    Engine e(options);
+    REQUIRE(e.threads() == 3);
     RTMIX_REQUIRE_OK(e.add_track("kick", 1));
     RTMIX_REQUIRE_OK(e.add_track("keys", 2));
     RTMIX_REQUIRE_OK(e.add_bus("drums"));

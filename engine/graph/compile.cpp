@@ -122,6 +122,7 @@ std::unique_ptr<RenderPlan> compile_plan(const Model& model, std::uint32_t max_b
         node.input_count = static_cast<std::uint32_t>(plan->bus_inputs.size()) - node.first_input;
     }
 
+    plan->parallel = std::make_unique<ParallelState>(plan->nodes.size());
     plan->buffer_count = buffers;
     plan->buffer_storage.assign(static_cast<std::size_t>(buffers) * 2 * max_block_frames, 0.0f);
     // Only the master limiter adds latency, after every sum: no path needs a compensating delay.

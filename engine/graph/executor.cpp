@@ -3,20 +3,28 @@
 #include <algorithm>
 #include <cstring>
 
+#include <sched.h>
+
 #include "graph/denormals.hpp"
 
 namespace rtmix::engine {
 
 Executor::Executor(std::uint32_t max_block_frames, std::uint32_t pending_capacity, ParamQueue& params,
-                   PlanMailbox& mailbox, EventQueue& events)
+                   PlanMailbox& mailbox, EventQueue& events, const Threads& threads)
     : max_block_frames_(max_block_frames),
       params_(params),
       mailbox_(mailbox),
       events_(events),
       waiting_(std::max<std::uint32_t>(pending_capacity, 1)),
-      taps_(max_sends) {}
+      taps_(static_cast<std::size_t>(max_sends) * std::max<std::uint32_t>(threads.count, 1)),
+      parallel_min_nodes_(std::max<std::uint32_t>(threads.parallel_min_nodes, 1)) {
+    if (threads.count > 1) pool_ = std::make_unique<WorkerPool>(threads.count - 1, threads.priority, threads.on_worker_start);
+}
 
-Executor::~Executor() { delete plan_; }
+Executor::~Executor() {
+    pool_.reset();  // the workers stop before the plan they might point at goes
+    delete plan_;
+}
 
 void Executor::process(const float* const* inputs, std::uint32_t input_channels, float* const* outputs,
                        std::uint32_t frames) noexcept {
@@ -109,49 +117,101 @@ void Executor::publish_progress() noexcept {
 void Executor::run_nodes(const float* const* inputs, std::uint32_t input_channels, float* const* outputs,
                          std::uint32_t call_offset, std::uint32_t pos, std::uint32_t frames) noexcept {
     RenderPlan& plan = *plan_;
-    const std::size_t bytes = frames * sizeof(float);
-    for (const PlanNode& node : plan.nodes) {
-        StripIo io;
-        float* out[2] = {plan.channel(node.out_buffer, 0) + pos, plan.channel(node.out_buffer, 1) + pos};
-        io.output[0] = out[0];
-        io.output[1] = out[1];
-        if (node.kind == PlanNode::Kind::track) {
-            for (std::uint32_t c = 0; c < node.input_channels && c < 2; ++c) {
-                const std::uint32_t ch = node.input_channel + c;
-                const bool present = inputs != nullptr && ch < input_channels && inputs[ch] != nullptr;
-                io.input[c] = present ? inputs[ch] + call_offset + pos : nullptr;
-            }
-        } else {
-            // The bus sum, in the plan's fixed order: bit-identical under any schedule.
-            std::memset(out[0], 0, bytes);
-            std::memset(out[1], 0, bytes);
-            for (std::uint32_t k = 0; k < node.input_count; ++k) {
-                const std::uint32_t b = plan.bus_inputs[node.first_input + k];
-                for (std::uint32_t c = 0; c < 2; ++c) {
-                    const float* src = plan.channel(b, c) + pos;
-                    float* dst = out[c];
-                    for (std::uint32_t i = 0; i < frames; ++i) dst[i] += src[i];
-                }
-            }
-            io.input[0] = out[0];
-            io.input[1] = out[1];
-        }
-        for (std::uint32_t s = 0; s < node.send_count; ++s) {
-            const SendTapPlan& t = plan.send_taps[node.first_send + s];
-            taps_[s] = {t.slot, {plan.channel(t.buffer, 0) + pos, plan.channel(t.buffer, 1) + pos}};
-        }
-        io.sends = taps_.data();
-        io.send_count = node.send_count;
-        io.effects = plan.effects.data() + node.first_effect;
-        io.effect_count = node.effect_count;
-
-        if (node.strip->process(io, frames)) report({AudioEvent::Code::non_finite_signal, node.strip->id()});
-        if (node.kind != PlanNode::Kind::master) continue;
-        if (plan.master_chain != nullptr) plan.master_chain->process(out[0], out[1], frames);
-        if (outputs != nullptr)
-            for (int c = 0; c < 2; ++c)
-                if (outputs[c] != nullptr) std::memcpy(outputs[c] + call_offset + pos, out[c], bytes);
+    run_ = Run{this, inputs, input_channels, outputs, call_offset, pos, frames};
+    const auto n = static_cast<std::uint32_t>(plan.nodes.size());
+    if (!pool_ || n < parallel_min_nodes_) {
+        for (std::uint32_t i = 0; i < n; ++i)
+            if (run_node(run_, i, taps_.data())) report({AudioEvent::Code::non_finite_signal, plan.nodes[i].strip->id()});
+        return;
     }
+    ParallelState& par = *plan.parallel;
+    par.ready.clear(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        par.waiting[i].store(plan.nodes[i].dependencies, std::memory_order_relaxed);
+        par.non_finite[i] = 0;
+    }
+    par.remaining.store(n, std::memory_order_relaxed);
+    for (std::uint32_t i = 0; i < n; ++i)
+        if (plan.nodes[i].dependencies == 0) par.ready.push(i);
+    pool_->run(&Executor::parallel_job, &run_);  // the release in run() publishes the state above
+    for (std::uint32_t i = 0; i < n; ++i)
+        if (par.non_finite[i] != 0) report({AudioEvent::Code::non_finite_signal, plan.nodes[i].strip->id()});
+}
+
+void Executor::parallel_job(void* context, std::uint32_t participant) noexcept {
+    const Run& run = *static_cast<const Run*>(context);
+    Executor& self = *run.executor;
+    RenderPlan& plan = *self.plan_;
+    ParallelState& par = *plan.parallel;
+    const DenormalsOff guard;  // the workers' own floating-point mode, like the audio thread's
+    StripIo::SendTap* taps = self.taps_.data() + static_cast<std::size_t>(participant) * max_sends;
+    std::uint32_t idle = 0;
+    while (par.remaining.load(std::memory_order_acquire) > 0) {
+        std::uint32_t i = 0;
+        if (!par.ready.pop(i)) {
+            // Nothing runnable until a node in progress finishes: a short spin, then let others in.
+            cpu_relax();
+            if (++idle % 64 == 0) sched_yield();
+            continue;
+        }
+        idle = 0;
+        par.non_finite[i] = self.run_node(run, i, taps) ? 1 : 0;
+        const PlanNode& node = plan.nodes[i];
+        for (std::uint32_t d = 0; d < node.dependant_count; ++d) {
+            const std::uint32_t j = plan.dependants[node.first_dependant + d];
+            if (par.waiting[j].fetch_sub(1, std::memory_order_acq_rel) == 1) par.ready.push(j);
+        }
+        par.remaining.fetch_sub(1, std::memory_order_acq_rel);
+    }
+}
+
+bool Executor::run_node(const Run& run, std::uint32_t index, StripIo::SendTap* taps) noexcept {
+    RenderPlan& plan = *plan_;
+    const PlanNode& node = plan.nodes[index];
+    const std::uint32_t pos = run.pos, frames = run.frames;
+    const std::size_t bytes = frames * sizeof(float);
+    StripIo io;
+    float* out[2] = {plan.channel(node.out_buffer, 0) + pos, plan.channel(node.out_buffer, 1) + pos};
+    io.output[0] = out[0];
+    io.output[1] = out[1];
+    if (node.kind == PlanNode::Kind::track) {
+        for (std::uint32_t c = 0; c < node.input_channels && c < 2; ++c) {
+            const std::uint32_t ch = node.input_channel + c;
+            const bool present = run.inputs != nullptr && ch < run.input_channels && run.inputs[ch] != nullptr;
+            io.input[c] = present ? run.inputs[ch] + run.call_offset + pos : nullptr;
+        }
+    } else {
+        // The bus sum, in the plan's fixed order: bit-identical under any schedule.
+        std::memset(out[0], 0, bytes);
+        std::memset(out[1], 0, bytes);
+        for (std::uint32_t k = 0; k < node.input_count; ++k) {
+            const std::uint32_t b = plan.bus_inputs[node.first_input + k];
+            for (std::uint32_t c = 0; c < 2; ++c) {
+                const float* src = plan.channel(b, c) + pos;
+                float* dst = out[c];
+                for (std::uint32_t i = 0; i < frames; ++i) dst[i] += src[i];
+            }
+        }
+        io.input[0] = out[0];
+        io.input[1] = out[1];
+    }
+    for (std::uint32_t s = 0; s < node.send_count; ++s) {
+        const SendTapPlan& t = plan.send_taps[node.first_send + s];
+        taps[s] = {t.slot, {plan.channel(t.buffer, 0) + pos, plan.channel(t.buffer, 1) + pos}};
+    }
+    io.sends = taps;
+    io.send_count = node.send_count;
+    io.effects = plan.effects.data() + node.first_effect;
+    io.effect_count = node.effect_count;
+
+    const bool non_finite = node.strip->process(io, frames);
+    if (node.kind == PlanNode::Kind::master) {
+        if (plan.master_chain != nullptr) plan.master_chain->process(out[0], out[1], frames);
+        if (run.outputs != nullptr)
+            for (int c = 0; c < 2; ++c)
+                if (run.outputs[c] != nullptr) std::memcpy(run.outputs[c] + run.call_offset + pos, out[c], bytes);
+    }
+    return non_finite;
 }
 
 }  // namespace rtmix::engine

@@ -4,10 +4,19 @@
 // (changes with a sample offset wait in a preallocated list, in order, until their frame), run the
 // plan's nodes between those frames, copy the master to the host, publish meters and report
 // events. Everything here is wait-free: no allocation, lock, I/O or exception once constructed.
+//
+// Nodes run serially in plan order, or, with worker threads and a plan of at least
+// `parallel_min_nodes` nodes, in parallel by dependency counting: every node whose inputs are
+// ready goes into the plan's ready queue, the audio thread and the workers take nodes from it,
+// and finishing a node counts down its dependants, queueing those that reach zero. The output is
+// the same bit for bit whatever the schedule: each node's processing reads only finished inputs,
+// and a bus sums them in the plan's fixed order.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <vector>
 
 #include <boost/lockfree/spsc_queue.hpp>
@@ -15,6 +24,7 @@
 #include "control/param_change.hpp"
 #include "control/plan_mailbox.hpp"
 #include "graph/render_plan.hpp"
+#include "graph/worker_pool.hpp"
 
 namespace rtmix::engine {
 
@@ -23,9 +33,16 @@ using EventQueue = boost::lockfree::spsc_queue<AudioEvent>;
 
 class Executor {
 public:
-    /// Control thread: preallocates room for `pending_capacity` offset changes.
+    struct Threads {
+        std::uint32_t count = 1;            // the audio thread and count - 1 workers
+        std::uint32_t parallel_min_nodes = 16;
+        int priority = 0;                   // SCHED_FIFO priority of the workers; 0: normal
+        std::function<void()> on_worker_start;
+    };
+
+    /// Control thread: preallocates room for `pending_capacity` offset changes; starts workers.
     Executor(std::uint32_t max_block_frames, std::uint32_t pending_capacity, ParamQueue& params,
-             PlanMailbox& mailbox, EventQueue& events);
+             PlanMailbox& mailbox, EventQueue& events, const Threads& threads);
     ~Executor();
 
     /// Audio thread, wait-free. See Engine::process().
@@ -39,12 +56,27 @@ public:
     /// Frames processed since the start.
     std::uint64_t frames() const noexcept { return frames_.load(std::memory_order_relaxed); }
     std::uint64_t events_lost() const noexcept { return events_lost_.load(std::memory_order_relaxed); }
+    /// Threads that run the graph, the audio thread included.
+    std::uint32_t threads() const noexcept { return pool_ ? pool_->workers() + 1 : 1; }
+    /// Why the workers lack the real-time priority asked for (empty if they have it).
+    std::string scheduling_note() const { return pool_ ? pool_->scheduling_note() : std::string(); }
 
 private:
     void run_chunk(const float* const* inputs, std::uint32_t input_channels, float* const* outputs,
                    std::uint32_t offset, std::uint32_t frames) noexcept;
+    /// What one run of the plan's nodes reads and writes.
+    struct Run {
+        Executor* executor;
+        const float* const* inputs;
+        std::uint32_t input_channels;
+        float* const* outputs;
+        std::uint32_t call_offset, pos, frames;
+    };
     void run_nodes(const float* const* inputs, std::uint32_t input_channels, float* const* outputs,
                    std::uint32_t call_offset, std::uint32_t pos, std::uint32_t frames) noexcept;
+    /// Runs one node; true if its strip went non-finite (an event to report).
+    bool run_node(const Run& run, std::uint32_t index, StripIo::SendTap* taps) noexcept;
+    static void parallel_job(void* run, std::uint32_t participant) noexcept;
     void drain_queue() noexcept;
     void apply_due(std::uint32_t pos) noexcept;
     void apply(const ParamChange& change) noexcept;
@@ -61,8 +93,11 @@ private:
     std::vector<ParamChange> waiting_;
     std::uint32_t waiting_count_ = 0;
     std::uint64_t last_popped_ = 0;
-    std::vector<StripIo::SendTap> taps_;
+    std::vector<StripIo::SendTap> taps_;  // max_sends per participant
     bool reported_full_ = false;  // one changes_delayed event per episode
+    std::uint32_t parallel_min_nodes_;
+    std::unique_ptr<WorkerPool> pool_;
+    Run run_{};  // the run under way, for the workers
 
     std::atomic<std::uint64_t> applied_through_{0};
     std::atomic<std::uint64_t> applied_{0};

@@ -9,6 +9,7 @@
 // every node whose count is zero and release dependants as nodes finish.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -49,6 +50,51 @@ struct PlanNode {
     std::uint32_t latency_frames = 0;  // from the track inputs to this node's output
 };
 
+/// The nodes that may run now, for a parallel run of the plan: each node is pushed exactly once
+/// per run, so `slots` needs one entry per node. Lock-free: a push claims a slot with one
+/// fetch_add and fills it; a pop claims the next filled slot with a compare-exchange (and waits the
+/// few instructions between a push's claim and its fill).
+class ReadyQueue {
+public:
+    static constexpr std::uint32_t empty = UINT32_MAX;
+    explicit ReadyQueue(std::size_t capacity) : slots_(capacity) {}
+
+    /// Before a run, while no other thread touches the queue.
+    void clear(std::uint32_t used) noexcept {
+        for (std::uint32_t i = 0; i < used; ++i) slots_[i].store(empty, std::memory_order_relaxed);
+        head_.store(0, std::memory_order_relaxed);
+        tail_.store(0, std::memory_order_relaxed);
+    }
+    void push(std::uint32_t node) noexcept {
+        const std::uint32_t i = tail_.fetch_add(1, std::memory_order_acq_rel);
+        slots_[i].store(node, std::memory_order_release);
+    }
+    bool pop(std::uint32_t& node) noexcept {
+        std::uint32_t h = head_.load(std::memory_order_acquire);
+        for (;;) {
+            if (h >= tail_.load(std::memory_order_acquire)) return false;
+            if (head_.compare_exchange_weak(h, h + 1, std::memory_order_acq_rel)) break;
+        }
+        while ((node = slots_[h].load(std::memory_order_acquire)) == empty) {
+        }
+        return true;
+    }
+
+private:
+    std::vector<std::atomic<std::uint32_t>> slots_;
+    std::atomic<std::uint32_t> head_{0}, tail_{0};
+};
+
+/// The per-run state of a parallel run: dependency counters, the ready queue, nodes still to
+/// finish, and what each node reported. Reset by the audio thread at the start of each run.
+struct ParallelState {
+    explicit ParallelState(std::size_t nodes) : waiting(nodes), ready(nodes), non_finite(nodes, 0) {}
+    std::vector<std::atomic<std::uint32_t>> waiting;
+    ReadyQueue ready;
+    std::atomic<std::uint32_t> remaining{0};
+    std::vector<std::uint8_t> non_finite;  // each entry written by the one thread that ran the node
+};
+
 struct SendTapPlan {
     std::uint32_t slot;    // the source Strip's send state
     std::uint32_t buffer;  // stereo buffer the send writes
@@ -64,6 +110,7 @@ struct RenderPlan {
     std::uint32_t buffer_count = 0;
     std::uint32_t max_block_frames = 0;
     std::vector<float> buffer_storage;  // buffer_count stereo buffers of max_block_frames
+    std::unique_ptr<ParallelState> parallel;  // for a parallel run; sized to the nodes
 
     std::uint32_t latency_frames = 0;
     MasterChain* master_chain = nullptr;  // runs on the master's output

@@ -37,6 +37,19 @@ struct EngineOptions {
     /// Measure the master's loudness (BS.1770-4 / EBU R128) on the audio thread; see
     /// Engine::master_loudness(). Costs a K-weighting filter and a 4x true-peak interpolator.
     bool loudness_meter = true;
+    /// Threads that run the mix: the audio thread (the one calling process()) and threads - 1
+    /// workers that help it and sleep between blocks. 0: one per core. The output is the same
+    /// bit for bit whatever the number.
+    std::uint32_t threads = 0;
+    /// Smaller render plans (tracks + buses + master) run on the audio thread alone: for them
+    /// waking workers costs more than it saves.
+    std::uint32_t parallel_min_nodes = 16;
+    /// SCHED_FIFO priority for the workers, as the host's audio thread has (JACK clients: the
+    /// server's client priority); 0 leaves them at normal priority. A refusal (no rtprio
+    /// permission) is reported once by poll_events() and the workers run at normal priority.
+    int worker_priority = 0;
+    /// Runs first on every worker thread (a host may name it, pin it, or mark it for tests).
+    std::function<void()> on_worker_start = {};
 };
 
 enum class Effect { reverb, delay };
@@ -71,6 +84,7 @@ struct Event {
         changes_delayed,    ///< the audio thread's list of pending changes was full: some
                             ///< changes waited for the next block (none was dropped)
         events_lost,        ///< the event queue was full: events were counted, not delivered
+        scheduling,         ///< the worker threads could not get the real-time priority asked for
     };
     Code code;
     std::string strip;    ///< "track.NAME", "bus.NAME", "master", or empty
@@ -161,6 +175,8 @@ public:
     double sample_rate() const noexcept;
     std::uint32_t max_block_frames() const noexcept;
     EngineStats stats() const;
+    /// Threads that run the mix (see EngineOptions::threads), the audio thread included.
+    std::uint32_t threads() const noexcept;
 
 private:
     struct Impl;
