@@ -14,6 +14,8 @@
 // compare across machines; 0: one per core).
 #include <rtmix/engine.hpp>
 
+#include "mix.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -27,39 +29,8 @@
 
 namespace {
 
-void check(const rtmix::Status& s) {
-    if (!s) {
-        std::fprintf(stderr, "rtmix_bench_block: %s\n", s.message().c_str());
-        std::exit(1);
-    }
-}
-
-void build_mix(rtmix::Engine& e, int tracks) {
-    check(e.batch([&] {
-        for (int g = 0; g < 4; ++g) check(e.add_bus(std::string("group").append(std::to_string(g))));
-        check(e.add_bus("verb"));
-        check(e.add_effect("bus.verb", rtmix::Effect::reverb));
-        for (int t = 0; t < tracks; ++t) {
-            const std::string name = std::string("t").append(std::to_string(t)), path = "track." + name;
-            check(e.add_track(name, 2));
-            check(e.set_output(path, "bus.group" + std::to_string(t % 4)));
-            check(e.add_send(path, "bus.verb", -18.0));
-            const char* types[4] = {"highpass", "lowshelf", "peak", "highshelf"};
-            const double freqs[4] = {40.0, 120.0, 1200.0 + 10.0 * t, 9000.0};
-            for (int b = 0; b < 4; ++b) {
-                const std::string band = path + ".eq." + std::to_string(b + 1);
-                check(e.set(band + ".type", types[b]));
-                check(e.set(band + ".freq_hz", freqs[b]));
-                if (b > 0) check(e.set(band + ".gain_db", b == 2 ? -3.0 : 2.0));
-            }
-            check(e.set(path + ".compressor.enabled", 1.0));
-            check(e.set(path + ".compressor.threshold_db", -24.0));
-            check(e.set(path + ".compressor.ratio", 3.0));
-            check(e.set(path + ".pan", std::sin(t * 0.7)));
-        }
-        return rtmix::Status{};
-    }));
-}
+using rtmix::bench::build_mix;
+using rtmix::bench::check;
 
 double percentile(const std::vector<double>& sorted, double p) {
     const auto i = static_cast<std::size_t>(std::clamp(p * static_cast<double>(sorted.size() - 1), 0.0,
@@ -103,12 +74,7 @@ int main(int argc, char** argv) {
         check(e.set("master.limiter.gain_db", 6.0));  // so that it limits
     }
 
-    // Inputs: noise at about -12 dBFS, so every compressor works.
-    std::mt19937 rng(1);
-    std::normal_distribution<float> noise(0.0f, 0.25f);
-    std::vector<std::vector<float>> in(e.input_channels(), std::vector<float>(block));
-    for (auto& ch : in)
-        for (float& v : ch) v = noise(rng);
+    std::vector<std::vector<float>> in = rtmix::bench::noise_inputs(e.input_channels(), block);
     std::vector<const float*> in_ptrs;
     for (auto& ch : in) in_ptrs.push_back(ch.data());
     std::vector<float> out_l(block), out_r(block);
