@@ -1,7 +1,7 @@
 // rtmix_bench: the engine's latency benchmarks, as tables for people and JSON for tools.
 //
 //   rtmix_bench [blocks] [max-tracks] [offline] [control] [swap]   (default: all five)
-//               [--quick] [--json FILE]
+//               [--quick] [--json FILE] [--plot FILE.svg]
 //
 // blocks      per-block process time (min, p50, p99, p99.9, max, and as % of the block's deadline)
 //             for N in {8, 32, 128, 512} tracks and blocks of {32, 64, 128, 256, 1024} frames;
@@ -13,6 +13,7 @@
 //             with the audio thread paced like a sound card (one 64-frame block per period);
 // swap        the time a routing change takes on the control side (compile and publish a plan)
 //             for 512 tracks, and the worst block time while 100 reroutes land.
+// --plot draws the block cost (% of the deadline) against the number of tracks as an SVG.
 // The mix is bench/mix.hpp's (full strips into 4 groups and a reverb). 48 kHz throughout. Wall
 // time of process() on this thread: run it on an otherwise idle machine, in a Release build.
 #include <rtmix/engine.hpp>
@@ -98,6 +99,14 @@ int blocks_for(int tracks, std::uint32_t frames, double budget_s) {
 }
 
 std::string json;  // the report, object by object
+
+/// One measured cell of the block-cost matrix, for the plot.
+struct Cell {
+    int tracks;
+    std::uint32_t frames;
+    double p50_pct, p999_pct;
+};
+std::vector<Cell> cells;
 void add_json(const std::string& key, const std::string& value) {
     json += (json.empty() ? "{\n  " : ",\n  ") + fmt::format("\"{}\": {}", key, value);
 }
@@ -118,6 +127,7 @@ void blocks_section(bool quick) {
             std::printf("%6d %6u %16s %16s %16s %16s %16s\n", n, f, cell(p.min).c_str(), cell(p.p50).c_str(),
                         cell(p.p99).c_str(), cell(p.p999).c_str(), cell(p.max).c_str());
             std::fflush(stdout);
+            cells.push_back({n, f, 100.0 * p.p50 / deadline, 100.0 * p.p999 / deadline});
             rows += fmt::format("{}{{\"tracks\": {}, \"frames\": {}, \"deadline_us\": {:.3f}, \"min_us\": {:.3f}, "
                                 "\"p50_us\": {:.3f}, \"p99_us\": {:.3f}, \"p999_us\": {:.3f}, \"max_us\": {:.3f}}}",
                                 rows.empty() ? "" : ", ", n, f, deadline, p.min, p.p50, p.p99, p.p999, p.max);
@@ -270,19 +280,75 @@ void swap_section() {
                                       c.p50, c.max, quiet.max, d.p999, d.max));
 }
 
+/// An SVG plot of the block cost: % of the deadline (p50 solid, p99.9 dashed) against the number
+/// of tracks (log scale), one line per block size.
+std::string plot_svg() {
+    const double w = 720, h = 420, left = 70, right = 150, top = 40, bottom = 50;
+    const double pw = w - left - right, ph = h - top - bottom;
+    double top_pct = 60.0;  // the 50 % line always shows
+    for (const Cell& c : cells) top_pct = std::max(top_pct, c.p999_pct);
+    top_pct = std::ceil(top_pct / 10.0) * 10.0;
+    auto x = [&](int tracks) { return left + pw * (std::log2(tracks) - 3.0) / 6.0; };  // 8 ... 512
+    auto y = [&](double pct) { return top + ph * (1.0 - pct / top_pct); };
+    std::string svg = fmt::format(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
+        "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"{0}\" height=\"{1}\" fill=\"white\"/>\n"
+        "<text x=\"{2}\" y=\"22\" font-size=\"15\" font-weight=\"bold\">rtmix block cost, one thread, 48 kHz</text>\n",
+        w, h, left);
+    for (double pct = 0; pct <= top_pct + 1e-9; pct += top_pct / 5) {
+        svg += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>", left, left + pw, y(pct), y(pct));
+        svg += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{:.0f} %</text>\n", left - 6, y(pct) + 4, pct);
+    }
+    for (int n = 8; n <= 512; n *= 2) {
+        svg += fmt::format("<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#eee\"/>", x(n), top, top + ph);
+        svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", x(n), top + ph + 18, n);
+    }
+    svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">stereo tracks with full strips</text>\n",
+                       left + pw / 2, h - 10);
+    svg += fmt::format("<text transform=\"translate(16 {}) rotate(-90)\" text-anchor=\"middle\">time per block, % of its deadline</text>\n",
+                       top + ph / 2);
+    svg += fmt::format("<line x1=\"{0}\" x2=\"{1}\" y1=\"{2:.1f}\" y2=\"{2:.1f}\" stroke=\"#c00\" stroke-dasharray=\"2 3\"/>\n",
+                       left, left + pw, y(50.0));
+    const char* colours[] = {"#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e"};
+    int k = 0;
+    for (const std::uint32_t f : {32u, 64u, 128u, 256u, 1024u}) {
+        std::string solid, dashed;
+        for (const Cell& c : cells)
+            if (c.frames == f) {
+                solid += fmt::format("{:.1f},{:.1f} ", x(c.tracks), y(c.p50_pct));
+                dashed += fmt::format("{:.1f},{:.1f} ", x(c.tracks), y(c.p999_pct));
+            }
+        if (solid.empty()) continue;
+        const char* colour = colours[k % 5];
+        svg += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>\n", solid, colour);
+        svg += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\" stroke-dasharray=\"5 4\"/>\n",
+                           dashed, colour);
+        svg += fmt::format("<line x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\" stroke=\"{3}\" stroke-width=\"2\"/>"
+                           "<text x=\"{4}\" y=\"{5}\">{6} frames</text>\n",
+                           left + pw + 12, left + pw + 36, top + 10 + 20 * k, colour, left + pw + 42, top + 14 + 20 * k, f);
+        ++k;
+    }
+    svg += fmt::format("<text x=\"{0}\" y=\"{1}\">solid: p50</text><text x=\"{0}\" y=\"{2}\">dashed: p99.9</text>"
+                       "<text x=\"{0}\" y=\"{3}\" fill=\"#c00\">dotted: 50 %</text>\n",
+                       left + pw + 12, top + 30 + 20 * k, top + 48 + 20 * k, top + 66 + 20 * k);
+    return svg + "</svg>\n";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     std::vector<std::string> sections;
     bool quick = false;
     const char* json_file = nullptr;
+    const char* plot_file = nullptr;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--quick") quick = true;
         else if (a == "--json" && i + 1 < argc) json_file = argv[++i];
+        else if (a == "--plot" && i + 1 < argc) plot_file = argv[++i];
         else if (a == "blocks" || a == "max-tracks" || a == "offline" || a == "control" || a == "swap") sections.push_back(a);
         else {
-            std::fprintf(stderr, "usage: rtmix_bench [blocks] [max-tracks] [offline] [control] [swap] [--quick] [--json FILE]\n");
+            std::fprintf(stderr, "usage: rtmix_bench [blocks] [max-tracks] [offline] [control] [swap] [--quick] [--json FILE] [--plot FILE.svg]\n");
             return 2;
         }
     }
@@ -298,6 +364,14 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
     }
     json += "\n}\n";
+    if (plot_file != nullptr && !cells.empty()) {
+        const std::string svg = plot_svg();
+        FILE* f = std::fopen(plot_file, "w");
+        if (f == nullptr || std::fputs(svg.c_str(), f) < 0 || std::fclose(f) != 0) {
+            std::fprintf(stderr, "rtmix_bench: cannot write %s\n", plot_file);
+            return 1;
+        }
+    }
     if (json_file != nullptr) {
         FILE* f = std::fopen(json_file, "w");
         if (f == nullptr || std::fputs(json.c_str(), f) < 0 || std::fclose(f) != 0) {
