@@ -247,8 +247,84 @@ void Equalizer::prepare(double sample_rate, float smoothing_ms) noexcept {
     for (auto& b : bands_) b.prepare(sample_rate, smoothing_ms);
 }
 
+namespace {
+
+/// The SVF stages of a stereo cascade, N of them, each sample through all of them in turn. The
+/// states live in registers for the whole run; the arithmetic is run_stage_stereo's.
+template <std::size_t N>
+void run_cascade_stereo(const SvfCoefficients* const* c, float (*const* ic)[2], float* x0, float* x1,
+                        std::uint32_t frames) noexcept {
+    float a1[N], a2[N], b1[N], b2[N];
+    for (std::size_t k = 0; k < N; ++k) {
+        a1[k] = ic[k][0][0];
+        a2[k] = ic[k][0][1];
+        b1[k] = ic[k][1][0];
+        b2[k] = ic[k][1][1];
+    }
+    for (std::uint32_t i = 0; i < frames; ++i) {
+        float u0 = x0[i], w0 = x1[i];
+        for (std::size_t k = 0; k < N; ++k) {
+            const SvfCoefficients& s = *c[k];
+            const float u3 = u0 - a2[k], w3 = w0 - b2[k];
+            const float u1 = s.a1 * a1[k] + s.a2 * u3, w1 = s.a1 * b1[k] + s.a2 * w3;
+            const float u2 = a2[k] + s.a2 * a1[k] + s.a3 * u3, w2 = b2[k] + s.a2 * b1[k] + s.a3 * w3;
+            a1[k] = 2.0f * u1 - a1[k];
+            a2[k] = 2.0f * u2 - a2[k];
+            b1[k] = 2.0f * w1 - b1[k];
+            b2[k] = 2.0f * w2 - b2[k];
+            u0 = s.m0 * u0 + s.m1 * u1 + s.m2 * u2;
+            w0 = s.m0 * w0 + s.m1 * w1 + s.m2 * w2;
+        }
+        x0[i] = u0;
+        x1[i] = w0;
+    }
+    for (std::size_t k = 0; k < N; ++k) {
+        ic[k][0][0] = a1[k];
+        ic[k][0][1] = a2[k];
+        ic[k][1][0] = b1[k];
+        ic[k][1][1] = b2[k];
+    }
+}
+
+/// Up to 4 stages in one loop (their states fit in registers); longer cascades in groups of 4.
+void run_stages_stereo(const SvfCoefficients* const* c, float (*const* ic)[2], std::size_t n, float* x0, float* x1,
+                       std::uint32_t frames) noexcept {
+    while (n > 0) {
+        const std::size_t take = std::min<std::size_t>(n, 4);
+        switch (take) {
+            case 1: run_cascade_stereo<1>(c, ic, x0, x1, frames); break;
+            case 2: run_cascade_stereo<2>(c, ic, x0, x1, frames); break;
+            case 3: run_cascade_stereo<3>(c, ic, x0, x1, frames); break;
+            default: run_cascade_stereo<4>(c, ic, x0, x1, frames); break;
+        }
+        c += take;
+        ic += take;
+        n -= take;
+    }
+}
+
+}  // namespace
+
 void Equalizer::process(float* const* buffers, std::uint32_t channels, std::uint32_t frames) noexcept {
-    for (auto& b : bands_) b.process(buffers, channels, frames);
+    bool steady = channels == 2;
+    for (const auto& b : bands_) steady = steady && b.steady();
+    if (!steady) {
+        for (auto& b : bands_) b.process(buffers, channels, frames);
+        return;
+    }
+    const SvfCoefficients* c[2 * max_eq_bands];
+    float (*ic[2 * max_eq_bands])[2];
+    std::size_t n = 0;
+    for (auto& b : bands_) {
+        if (b.current_.type == EqType::off) continue;
+        c[n] = &b.stage_[0];
+        ic[n++] = b.ic_[0];
+        if (b.two_stages_) {
+            c[n] = &b.stage_[1];
+            ic[n++] = b.ic_[1];
+        }
+    }
+    if (n > 0) run_stages_stereo(c, ic, n, buffers[0], buffers[1], frames);
 }
 
 void Equalizer::reset() noexcept {

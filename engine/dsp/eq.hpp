@@ -55,6 +55,9 @@ public:
     void reset() noexcept;
 
 private:
+    friend class Equalizer;
+    /// Neither gliding nor fading: the band is a fixed filter for now.
+    bool steady() const noexcept { return !gliding_ && fade_left_ == 0 && !switch_pending_; }
     void update_coefficients() noexcept;
     void step_toward_target() noexcept;
     void begin_glide() noexcept;
@@ -81,6 +84,12 @@ private:
 };
 
 /// The bands of one strip, run in order.
+///
+/// When every active band is steady (no glide, no type fade) and the strip is stereo, all their
+/// SVF stages run in one loop over the samples instead of one pass per band: the stages' state
+/// chains are independent, so the CPU overlaps them (one band alone is bound by the latency of its
+/// recursion) and the samples stay in registers between bands. The arithmetic is the same,
+/// operation for operation, so the output is identical to band-by-band processing.
 class Equalizer {
 public:
     void prepare(double sample_rate, float smoothing_ms) noexcept;
