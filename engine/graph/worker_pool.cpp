@@ -62,7 +62,12 @@ void WorkerPool::run(Job job, void* context) noexcept {
     if (!threads_.empty()) futex_wake_all(generation_);
     job(context, 0);
     active_.store(false);
-    while (joined_.load() != 0) cpu_relax();
+    // A worker still inside finishes its last node or sees the job is over; if it has been
+    // preempted (more threads than free cores), let it run.
+    for (std::uint32_t spins = 1; joined_.load() != 0; ++spins) {
+        cpu_relax();
+        if (spins % 64 == 0) sched_yield();
+    }
 }
 
 void WorkerPool::work(std::uint32_t participant) {

@@ -59,9 +59,10 @@ void check_options(const RenderOptions& o) {
 
 /// The engine of a render: the renderer measures the loudness of what it writes itself (exactly,
 /// where the engine's real-time meter works in 0.1 LU steps), so the engine's meter stays off.
-EngineOptions offline_options(const Session& session) {
+EngineOptions offline_options(const Session& session, const RenderOptions& options) {
     EngineOptions o = session.engine_options();
     o.loudness_meter = false;
+    o.threads = options.threads;
     return o;
 }
 
@@ -77,7 +78,7 @@ class Renderer {
 public:
     Renderer(const Session& session, const RenderOptions& options, std::optional<LimiterDrive> drive, std::uint32_t pass)
         : session_(session), options_(options), rate_(session.sample_rate()), block_(session.block_frames()),
-          engine_(offline_options(session)), meter_(session.sample_rate(), 2), pass_(pass) {
+          engine_(offline_options(session, options)), meter_(session.sample_rate(), 2), pass_(pass) {
         session.apply(engine_);
         if (drive) {
             const auto set = [&](const char* path, double v) {

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cctype>
+#include <cmath>
 #include <charconv>
 #include <chrono>
 #include <csignal>
@@ -50,6 +51,7 @@ render options:
   --start TIME            start the render this far into the session (seconds or m:ss)
   --length TIME           render this much of the session (default: to the end of the last stem)
   --tail TIME             let effects ring this long after the end (default: until silence)
+  --threads N             threads that run the mix (default 0: one per usable core; 1: one)
   --json                  print the summary as JSON on stdout
 
 mastering (render):
@@ -135,6 +137,11 @@ RenderArgs parse_render(const std::vector<std::string_view>& args) {
         else if (a == "--tail") r.options.tail_s = parse_time(a, value());
         else if (a == "--json") r.json = true;
         else if (a == "--loudness") r.loudness_preset = value();
+        else if (a == "--threads") {
+            const double n = parse_number(a, value(), 0, 256, "threads");
+            if (n != std::floor(n)) throw UsageError{fmt::format("--threads {}: expected a whole number", n)};
+            r.options.threads = static_cast<std::uint32_t>(n);
+        }
         else if (a == "--target-lufs") r.target_lufs = parse_number(a, value(), -60.0, 0.0, "LUFS");
         else if (a == "--ceiling-dbtp") r.ceiling_dbtp = parse_number(a, value(), -20.0, 0.0, "dBTP");
         else if (a == "--dither") {

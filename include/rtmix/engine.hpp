@@ -38,8 +38,8 @@ struct EngineOptions {
     /// Engine::master_loudness(). Costs a K-weighting filter and a 4x true-peak interpolator.
     bool loudness_meter = true;
     /// Threads that run the mix: the audio thread (the one calling process()) and threads - 1
-    /// workers that help it and sleep between blocks. 0: one per core. The output is the same
-    /// bit for bit whatever the number.
+    /// workers that help it and sleep between blocks. 0: one per core the process may use (its
+    /// CPU affinity). The output is the same bit for bit whatever the number.
     std::uint32_t threads = 0;
     /// Smaller render plans (tracks + buses + master) run on the audio thread alone: for them
     /// waking workers costs more than it saves.
