@@ -2,7 +2,12 @@
 // the soft knee) and against the one-pole time constants that define attack_ms and release_ms.
 #include <catch2/catch.hpp>
 
+#include <bit>
+#include <cstdint>
+#include <random>
+
 #include "dsp/compressor.hpp"
+#include "dsp/fast_math.hpp"
 #include "signals.hpp"
 
 using namespace rtmix;
@@ -24,6 +29,51 @@ dsp::Compressor make(const dsp::CompressorSettings& s, double fs) {
     c.set(s);
     c.prepare(fs, 20.0f);
     return c;
+}
+
+/// Noise whose level steps through loud, mid and quiet sections (about -6, -25 and -70 dBFS, each
+/// 0.1 to 0.4 s long), so that a compressor attacks, releases and rests.
+std::vector<float> sectioned_noise(std::size_t frames, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> noise(0.0f, 1.0f);
+    std::uniform_int_distribution<std::size_t> length(4800, 19200);
+    const float levels[3] = {0.5f, 0.056f, 0.0003f};
+    std::vector<float> x(frames);
+    std::size_t i = 0;
+    for (int section = 0; i < frames; ++section) {
+        const std::size_t end = std::min(frames, i + length(rng));
+        for (; i < end; ++i) x[i] = levels[section % 3] * noise(rng);
+    }
+    return x;
+}
+
+/// The compressor written out in double precision with std::log10/std::pow and the branching
+/// attack/release filter: the reference for the gains process() applies.
+std::vector<double> reference_gains(const dsp::CompressorSettings& s, double fs, const std::vector<float>* const* in,
+                                    std::size_t channels) {
+    const auto coef = [&](double ms) { return ms <= 0.0 ? 0.0 : std::exp(-1000.0 / (ms * fs)); };
+    const double attack = coef(s.attack_ms), release = coef(s.release_ms), rms_coef = coef(10.0);
+    const std::size_t frames = in[0]->size();
+    std::vector<double> gains(frames);
+    double gr = 0.0, ms = 0.0;
+    for (std::size_t i = 0; i < frames; ++i) {
+        double level_db;
+        if (s.detector == dsp::Detector::peak) {
+            double peak = 0.0;
+            for (std::size_t ch = 0; ch < channels; ++ch) peak = std::max(peak, std::fabs(double((*in[ch])[i])));
+            level_db = peak > 0.0 ? std::max(20.0 * std::log10(peak), -200.0) : -200.0;
+        } else {
+            double sum = 0.0;
+            for (std::size_t ch = 0; ch < channels; ++ch) sum += double((*in[ch])[i]) * (*in[ch])[i];
+            ms = rms_coef * ms + (1.0 - rms_coef) * sum / double(channels);
+            level_db = ms > 0.0 ? std::max(10.0 * std::log10(ms), -200.0) : -200.0;
+        }
+        const double target = expected_output_db(level_db, s.threshold_db, s.ratio, s.knee_db) - level_db;
+        const double c = target < gr ? attack : release;
+        gr = c * gr + (1.0 - c) * target;
+        gains[i] = std::pow(10.0, gr / 20.0);
+    }
+    return gains;
 }
 
 void run(dsp::Compressor& c, std::vector<float>& x) {
@@ -146,4 +196,150 @@ TEST_CASE("makeup gain raises the output by makeup_db, and a disabled compressor
     float* ych[1] = {y.data()};
     off.process(ych, 1, 4800);
     CHECK(y.back() == 0.7f);
+}
+
+TEST_CASE("fast_log2 is within 8e-6 of log2 for levels from 1e-20 to 1e6", "[compressor]") {
+    // Every 61st float in the range: amplitudes from -200 dB to +120 dB, powers from -200 dB.
+    double worst = 0.0;
+    const auto first = std::bit_cast<std::uint32_t>(1e-20f), last = std::bit_cast<std::uint32_t>(1e6f);
+    for (std::uint32_t bits = first; bits <= last; bits += 61) {
+        const float x = std::bit_cast<float>(bits);
+        worst = std::max(worst, std::fabs(double(dsp::fast_log2(x)) - std::log2(double(x))));
+    }
+    INFO("largest error " << worst << " (" << worst * 6.0206 << " dB as an amplitude level)");
+    CHECK(worst <= 8e-6);
+    CHECK(dsp::fast_log2(1.0f) == 0.0f);
+    CHECK(dsp::fast_log2(0.25f) == -2.0f);
+}
+
+TEST_CASE("fast_exp2 is within 3e-7 of exp2 relative from 2^-125 to 2^127 and exactly 1 at 0", "[compressor]") {
+    double worst = 0.0;
+    auto check = [&](float x) { worst = std::max(worst, std::fabs(double(dsp::fast_exp2(x)) / std::exp2(double(x)) - 1.0)); };
+    // 2^22 + 1 points evenly over the range, and every 37th float of either sign from 1e-9 to 1.
+    for (std::uint32_t k = 0; k <= (1u << 22); ++k) check(-125.0f + 252.0f * static_cast<float>(k) / float(1u << 22));
+    for (auto bits = std::bit_cast<std::uint32_t>(1e-9f); bits <= std::bit_cast<std::uint32_t>(1.0f); bits += 37) {
+        check(std::bit_cast<float>(bits));
+        check(-std::bit_cast<float>(bits));
+    }
+    INFO("largest relative error " << worst << " (" << worst * 8.6859 << " dB)");
+    CHECK(worst <= 3e-7);
+    CHECK(dsp::fast_exp2(0.0f) == 1.0f);
+    CHECK(dsp::fast_exp2(-0.0f) == 1.0f);
+    CHECK(dsp::fast_exp2(-3.0f) == 0.125f);
+    // Outside the range it clamps to normal floats.
+    CHECK(dsp::fast_exp2(-1e4f) == dsp::fast_exp2(-125.0f));
+    CHECK(dsp::fast_exp2(-1e4f) > 0.0f);
+    CHECK(std::isfinite(dsp::fast_exp2(1e4f)));
+}
+
+TEST_CASE("the gain computer is within 1e-4 dB of the static curve for levels from -200 dB to +60 dB", "[compressor]") {
+    // attack = release = 0: the gain reduction is the gain computer's target at every sample.
+    struct Curve { float threshold, ratio, knee; };
+    const Curve curve = GENERATE(Curve{-20, 4, 6}, Curve{-60, 100, 0}, Curve{-60, 1.5f, 24}, Curve{0, 100, 24},
+                                 Curve{-24, 3, 6}, Curve{-12, 10, 0});
+    dsp::CompressorSettings s;
+    s.enabled = true;
+    s.threshold_db = curve.threshold;
+    s.ratio = curve.ratio;
+    s.knee_db = curve.knee;
+    s.attack_ms = 0.0f;
+    s.release_ms = 0.0f;
+    dsp::Compressor c = make(s, 48000.0);
+    std::vector<float> x;
+    for (float a = 1e-10f; a < 1000.0f; a = std::bit_cast<float>(std::bit_cast<std::uint32_t>(a) + 997)) x.push_back(a);
+    const std::vector<float> in = x;
+    run(c, x);
+    double worst = 0.0;
+    bool unity_below_knee = true;
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        const double level_db = 20.0 * std::log10(double(in[i]));
+        const double want = expected_output_db(level_db, curve.threshold, curve.ratio, curve.knee) - level_db;
+        worst = std::max(worst, std::fabs(test::to_db(double(x[i]) / in[i]) - want));
+        if (level_db < curve.threshold - curve.knee / 2 - 0.01) unity_below_knee = unity_below_knee && x[i] == in[i];
+    }
+    INFO("threshold " << curve.threshold << " ratio " << curve.ratio << " knee " << curve.knee << ": largest error "
+                      << worst << " dB");
+    CHECK(worst <= 1e-4);
+    CHECK(unity_below_knee);  // gain exactly 1 below the knee
+}
+
+TEST_CASE("compressed noise matches a double-precision reference within 1e-3 dB", "[compressor]") {
+    const double fs = 48000.0;
+    const dsp::Detector detector = GENERATE(dsp::Detector::peak, dsp::Detector::rms);
+    const std::uint32_t channels = GENERATE(1u, 2u);
+    dsp::CompressorSettings s;
+    s.enabled = true;
+    s.detector = detector;
+    s.threshold_db = -24.0f;
+    s.ratio = 3.0f;
+    s.knee_db = 6.0f;
+    s.attack_ms = 5.0f;
+    s.release_ms = 80.0f;
+    std::vector<float> x[2] = {sectioned_noise(96000, 1), sectioned_noise(96000, 2)};
+    const std::vector<float>* in[2] = {&x[0], &x[1]};
+    const std::vector<double> want = reference_gains(s, fs, in, channels);
+    const std::vector<float> x0 = x[0];
+    dsp::Compressor c = make(s, fs);
+    float* ch[2] = {x[0].data(), x[1].data()};
+    c.process(ch, channels, 96000);
+    double worst = 0.0;
+    for (std::size_t i = 0; i < x0.size(); ++i)
+        if (x0[i] != 0.0f) worst = std::max(worst, std::fabs(test::to_db(double(x[0][i]) / x0[i] / want[i])));
+    INFO("largest difference " << worst << " dB");
+    CHECK(worst <= 1e-3);
+}
+
+TEST_CASE("the output does not depend on the block sizes", "[compressor]") {
+    const dsp::Detector detector = GENERATE(dsp::Detector::peak, dsp::Detector::rms);
+    dsp::CompressorSettings s;
+    s.enabled = true;
+    s.detector = detector;
+    s.threshold_db = -30.0f;
+    s.ratio = 4.0f;
+    s.attack_ms = 3.0f;
+    s.release_ms = 40.0f;
+    s.makeup_db = 3.0f;
+    const std::size_t frames = 4 * 48000;
+    const std::vector<float> left = sectioned_noise(frames, 3), right = sectioned_noise(frames, 4);
+    auto render = [&](auto next_block) {
+        dsp::Compressor c = make(s, 48000.0);
+        std::vector<float> l = left, r = right;
+        dsp::CompressorSettings changed = s;
+        changed.makeup_db = 9.0f;  // a makeup ramp halfway through
+        for (std::size_t pos = 0; pos < frames;) {
+            if (pos == frames / 2) c.set(changed);
+            const std::size_t end = pos < frames / 2 ? frames / 2 : frames;
+            const auto n = static_cast<std::uint32_t>(std::min(next_block(), end - pos));
+            float* ch[2] = {l.data() + pos, r.data() + pos};
+            c.process(ch, 2, n);
+            pos += n;
+        }
+        return std::make_pair(l, r);
+    };
+    const auto whole = render([] { return std::size_t{64}; });
+    std::mt19937 rng(5);
+    std::uniform_int_distribution<std::size_t> size(1, 300);
+    const auto ragged = render([&] { return size(rng); });
+    CHECK(whole.first == ragged.first);
+    CHECK(whole.second == ragged.second);
+}
+
+TEST_CASE("after a release the gain reduction comes to rest at exactly 0 dB", "[compressor]") {
+    dsp::CompressorSettings s;
+    s.enabled = true;
+    s.threshold_db = -20.0f;
+    s.ratio = 4.0f;
+    s.attack_ms = 1.0f;
+    s.release_ms = 50.0f;
+    dsp::Compressor c = make(s, 48000.0);
+    // 0.1 s at 0 dBFS, then -40 dBFS: 15 dB of reduction, released well within 1 s (16 release times).
+    std::vector<float> x(48000, 0.01f);
+    std::fill(x.begin(), x.begin() + 4800, 1.0f);
+    run(c, x);
+    CHECK(c.gain_reduction_db() == 0.0f);
+    std::vector<float> quiet = test::sine(440.0, 48000.0, 4800, 0.05);
+    const std::vector<float> quiet_in = quiet;
+    run(c, quiet);
+    CHECK(quiet == quiet_in);  // gain exactly 1
+    CHECK(c.block_max_reduction_db() == 0.0f);
 }

@@ -144,7 +144,9 @@ TEST_CASE("removing a bus sends its sources to the master and drops the sends to
 
 TEST_CASE("routing changes while audio runs leave the DSP state of every strip intact", "[routing][state]") {
     // Two identical mixes; in the second one the routing is rebuilt around a ringing reverb and a
-    // filtered track. Their outputs must be bit-identical: no state was reset by a recompile.
+    // filtered track. No state may be reset by a recompile: a reset filter, compressor or reverb
+    // would jump by about the signal's level. The reroute itself crossfades between two unity
+    // buses, s * (1 - w) + s * w, which float rounding keeps within a few ulps of s, not exact.
     auto build = [](Engine& e) {
         RTMIX_REQUIRE_OK(e.add_track("t", 1));
         RTMIX_REQUIRE_OK(e.add_bus("a"));
@@ -176,7 +178,13 @@ TEST_CASE("routing changes while audio runs leave the DSP state of every strip i
         second.left.insert(second.left.end(), out.left.begin(), out.left.end());
     }
     REQUIRE(test::peak(first.left.data(), 90000, 96000) > 1e-4);  // the reverb tail still rings
-    CHECK(std::memcmp(first.left.data(), second.left.data(), 96000 * sizeof(float)) == 0);
+    double largest = 0.0;
+    for (std::size_t i = 0; i < 96000; ++i)
+        largest = std::max(largest, static_cast<double>(std::fabs(first.left[i] - second.left[i])));
+    INFO("largest difference " << largest);
+    CHECK(largest <= 1e-6);
+    // Before the reroute the two are the same bit for bit.
+    CHECK(std::memcmp(first.left.data(), second.left.data(), 24000 * sizeof(float)) == 0);
 }
 
 TEST_CASE("the same input renders bit-identical output twice", "[routing][determinism]") {

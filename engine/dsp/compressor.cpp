@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "dsp/db.hpp"
+#include "dsp/fast_math.hpp"
 
 namespace rtmix::dsp {
 
@@ -12,9 +13,26 @@ constexpr float rms_window_ms = 10.0f;
 // Below this much gain reduction a disabled compressor counts as fully released.
 constexpr float idle_reduction_db = -1e-4f;
 constexpr float silence_db = -200.0f;
+// Gain reduction closer to 0 dB than this at the end of a chunk becomes 0 dB: the gain differs
+// from 1 by at most two float steps (1.2e-7), and a release from 10 dB comes to rest (gain exactly
+// 1) after about 16 release times instead of decaying through subnormal numbers.
+constexpr float rest_reduction_db = 1e-6f;
+// Amplitude and mean square of silence_db: lower detected levels count as silence_db.
+constexpr float silence_amplitude = 1e-10f;
+constexpr float silence_power = 1e-20f;
+// dB per octave of amplitude (20 log10 2) and of power (10 log10 2).
+constexpr float amplitude_db_per_octave = 6.020599913279624f;
+constexpr float power_db_per_octave = 3.0102999566398120f;
+// Octaves per dB of amplitude (1 / amplitude_db_per_octave), as in db_to_gain.
+constexpr float octaves_per_db = 0.16609640474436813f;
+// Margin below the knee for the at-rest shortcut, far above the error of fast_log2.
+constexpr float rest_margin_db = 0.01f;
+// Frames per pass of process(): its scratch buffer lives on the stack.
+constexpr std::uint32_t chunk_frames = 64;
 }  // namespace
 
 float compressor_curve_db(float x, float threshold_db, float ratio, float knee_db) noexcept {
+    knee_db = std::max(knee_db, 0.0f);
     const float over = x - threshold_db;
     const float slope = 1.0f / ratio - 1.0f;
     if (2.0f * over < -knee_db) return x;
@@ -38,11 +56,17 @@ void Compressor::set(const CompressorSettings& s) noexcept {
     attack_coef_ = one_pole_coefficient(s.attack_ms, sample_rate_);
     release_coef_ = one_pole_coefficient(s.release_ms, sample_rate_);
     makeup_.set_target(s.enabled ? db_to_gain(s.makeup_db) : 1.0f);
+    // The curve is the identity below threshold - knee / 2. The shortcut is off when that edge is
+    // at or below silence_db, where the detector's floor would decide instead.
+    const float edge_db = s.threshold_db - 0.5f * std::max(s.knee_db, 0.0f) - rest_margin_db;
+    const bool rms = s.detector == Detector::rms;
+    rest_level_ = edge_db > silence_db ? db_to_gain(rms ? 2.0f * edge_db : edge_db) : 0.0f;
 }
 
 void Compressor::reset() noexcept {
     mean_square_ = 0.0f;
     gr_db_ = 0.0f;
+    chunk_phase_ = 0;
     makeup_.reset(makeup_.target());
 }
 
@@ -52,36 +76,121 @@ void Compressor::process(float* const* buffers, std::uint32_t channels, std::uin
     if (!s.enabled && gr_db_ >= idle_reduction_db && !makeup_.moving()) {
         gr_db_ = 0.0f;
         block_min_gr_db_ = 0.0f;
+        chunk_phase_ = (chunk_phase_ + frames % chunk_frames) % chunk_frames;
         return;
     }
+    const bool rms = s.detector == Detector::rms;
     const float inv_channels = 1.0f / static_cast<float>(channels);
+    const float rms_in = 1.0f - rms_coef_;
+    // The static curve as gain reduction (output - input, dB) of the level over the threshold.
+    const float threshold = s.threshold_db;
+    const float slope = 1.0f / s.ratio - 1.0f;
+    const float knee_db = std::max(s.knee_db, 0.0f);
+    const float half_knee = 0.5f * knee_db;
+    const float knee_scale = knee_db > 0.0f ? slope / (2.0f * knee_db) : 0.0f;
+    const float db_per_octave = rms ? power_db_per_octave : amplitude_db_per_octave;
+    const float floor_level = rms ? silence_power : silence_amplitude;
+    const float attack = attack_coef_, attack_in = 1.0f - attack_coef_;
+    const float release = release_coef_, release_in = 1.0f - release_coef_;
+
     float gr = gr_db_;
     float ms = mean_square_;
+    std::uint32_t phase = chunk_phase_;
     float min_gr = gr;
-    for (std::uint32_t i = 0; i < frames; ++i) {
-        float target = 0.0f;
+    float a[chunk_frames];  // level, then target gain reduction, then gain reduction, then gain
+    // Chunks are aligned to the stream: each ends where a multiple of chunk_frames frames since the
+    // last reset does.
+    for (std::uint32_t pos = 0, n = 0; pos < frames; pos += n, phase = (phase + n) % chunk_frames) {
+        n = std::min(chunk_frames - phase, frames - pos);
+        bool at_rest = gr == 0.0f;
         if (s.enabled) {
-            float level_db;
-            if (s.detector == Detector::peak) {
-                float peak = 0.0f;
-                for (std::uint32_t ch = 0; ch < channels; ++ch) peak = std::max(peak, std::fabs(buffers[ch][i]));
-                level_db = gain_to_db(peak, silence_db);
+            // Detector: one level per sample for all channels.
+            std::fill_n(a, n, 0.0f);
+            if (!rms) {
+                for (std::uint32_t ch = 0; ch < channels; ++ch) {
+                    const float* x = buffers[ch] + pos;
+                    for (std::uint32_t i = 0; i < n; ++i) a[i] = std::max(a[i], std::fabs(x[i]));
+                }
             } else {
-                float sum = 0.0f;
-                for (std::uint32_t ch = 0; ch < channels; ++ch) sum += buffers[ch][i] * buffers[ch][i];
-                ms = rms_coef_ * ms + (1.0f - rms_coef_) * sum * inv_channels;
-                level_db = ms > 0.0f ? 3.0102999566f * std::log2(ms) : silence_db;
+                for (std::uint32_t ch = 0; ch < channels; ++ch) {
+                    const float* x = buffers[ch] + pos;
+                    for (std::uint32_t i = 0; i < n; ++i) a[i] += x[i] * x[i];
+                }
+                for (std::uint32_t i = 0; i < n; ++i) {
+                    ms = rms_coef_ * ms + rms_in * a[i] * inv_channels;
+                    a[i] = ms;
+                }
             }
-            target = compressor_curve_db(level_db, s.threshold_db, s.ratio, s.knee_db) - level_db;
+            if (at_rest) {
+                int above = 0;
+                for (std::uint32_t i = 0; i < n; ++i) above |= a[i] >= rest_level_ ? 1 : 0;
+                at_rest = above == 0;
+            }
+            if (!at_rest) {
+                // Gain computer: the static curve minus the level, from the level over the threshold
+                // in dB: 0 below the knee, the knee's parabola across it, the slope above it.
+                // Branch-free so that the loop vectorizes; +0.0f turns -0 below the knee into +0.
+                for (std::uint32_t i = 0; i < n; ++i) {
+                    const float level = max_non_negative(a[i], floor_level);
+                    const float over = db_per_octave * fast_log2(level) - threshold;
+                    const float into_knee = over + half_knee;
+                    const float t = positive_part(into_knee) - positive_part(into_knee - knee_db);  // in [0, knee]
+                    a[i] = knee_scale * t * t + slope * positive_part(over - half_knee) + 0.0f;
+                }
+            }
+        } else if (!at_rest) {
+            std::fill_n(a, n, 0.0f);  // releasing towards 0 dB
         }
-        const float coef = target < gr ? attack_coef_ : release_coef_;
-        gr = coef * gr + (1.0f - coef) * target;
-        min_gr = std::min(min_gr, gr);
-        const float gain = db_to_gain(gr) * makeup_.next();
-        for (std::uint32_t ch = 0; ch < channels; ++ch) buffers[ch][i] *= gain;
+        if (!at_rest) {
+            // Attack/release filter on the gain reduction in dB: the attack step while the target
+            // is below the gain reduction, else the release step. The two steps differ by
+            // (attack - release) * (gr - target), so with attack <= release the attack step is the
+            // lower one exactly when the target is below, and the higher one otherwise: a min or
+            // max picks it without a data-dependent branch. (Where rounding could make it pick the
+            // other one, the two agree to within a rounding error.)
+            auto filter = [&](auto pick) {
+                for (std::uint32_t i = 0; i < n; ++i) {
+                    const float target = a[i];
+                    gr = pick(attack * gr + attack_in * target, release * gr + release_in * target);
+                    min_gr = std::min(min_gr, gr);
+                    a[i] = gr;
+                }
+            };
+            if (attack <= release)
+                filter([](float to_attack, float to_release) { return std::min(to_attack, to_release); });
+            else
+                filter([](float to_attack, float to_release) { return std::max(to_attack, to_release); });
+            // At the end of each chunk of the stream (not of the block), so that the output does
+            // not depend on the block sizes.
+            if (phase + n == chunk_frames && std::fabs(gr) < rest_reduction_db) gr = 0.0f;
+        }
+        if (at_rest) {
+            // Gain reduction exactly 0 dB: the gain is the makeup gain alone.
+            if (makeup_.moving()) {
+                for (std::uint32_t i = 0; i < n; ++i) a[i] = makeup_.next();
+            } else {
+                const float m = makeup_.current();
+                if (m == 1.0f) continue;
+                std::fill_n(a, n, m);
+            }
+        } else {
+            for (std::uint32_t i = 0; i < n; ++i) a[i] = fast_exp2(a[i] * octaves_per_db);
+            if (makeup_.moving()) {
+                for (std::uint32_t i = 0; i < n; ++i) a[i] *= makeup_.next();
+            } else {
+                const float m = makeup_.current();
+                if (m != 1.0f)
+                    for (std::uint32_t i = 0; i < n; ++i) a[i] *= m;
+            }
+        }
+        for (std::uint32_t ch = 0; ch < channels; ++ch) {
+            float* x = buffers[ch] + pos;
+            for (std::uint32_t i = 0; i < n; ++i) x[i] *= a[i];
+        }
     }
     gr_db_ = gr;
     mean_square_ = ms;
+    chunk_phase_ = phase;
     block_min_gr_db_ = min_gr;
 }
 
