@@ -37,6 +37,19 @@ Status Engine::get(std::string_view path, double& value) const {
     return {};
 }
 
+Status Engine::get(std::string_view path, std::string& word) const {
+    std::lock_guard lock(impl_->mutex);
+    ResolvedParam p;
+    if (Status s = resolve_param(impl_->model, path, impl_->options.sample_rate, p); !s) return s;
+    if (p.spec->kind != ValueKind::word)
+        return {Status::Code::invalid_value,
+                fmt::format("{} is a {}, not a word: read it as a number", path,
+                            p.spec->kind == ValueKind::boolean ? "boolean (0 or 1)" : "number")};
+    const auto index = static_cast<std::size_t>(read_param(p, impl_->options.sample_rate));
+    word = std::string(p.spec->words[std::min(index, p.spec->words.size() - 1)]);
+    return {};
+}
+
 std::vector<std::string> Engine::parameter_paths() const {
     std::lock_guard lock(impl_->mutex);
     return all_param_paths(impl_->model);

@@ -1,5 +1,6 @@
 #include "realtime_guard.hpp"
 
+#include <dlfcn.h>
 #include <pthread.h>
 #include <semaphore.h>
 
@@ -20,17 +21,27 @@ int rtmix_real_mutex_lock(pthread_mutex_t*);
 int rtmix_real_mutex_trylock(pthread_mutex_t*);
 int rtmix_real_rwlock_rdlock(pthread_rwlock_t*);
 int rtmix_real_rwlock_wrlock(pthread_rwlock_t*);
-int rtmix_real_cond_wait(pthread_cond_t*, pthread_mutex_t*);
-int rtmix_real_cond_timedwait(pthread_cond_t*, pthread_mutex_t*, const struct timespec*);
-int rtmix_real_sem_wait(sem_t*);
 }
 __asm__(".symver rtmix_real_mutex_lock, __pthread_mutex_lock@GLIBC_2.2.5");
 __asm__(".symver rtmix_real_mutex_trylock, __pthread_mutex_trylock@GLIBC_2.2.5");
 __asm__(".symver rtmix_real_rwlock_rdlock, __pthread_rwlock_rdlock@GLIBC_2.2.5");
 __asm__(".symver rtmix_real_rwlock_wrlock, __pthread_rwlock_wrlock@GLIBC_2.2.5");
-__asm__(".symver rtmix_real_cond_wait, pthread_cond_wait@GLIBC_2.3.2");
-__asm__(".symver rtmix_real_cond_timedwait, pthread_cond_timedwait@GLIBC_2.3.2");
-__asm__(".symver rtmix_real_sem_wait, sem_wait@GLIBC_2.34");
+
+// The condition and semaphore waits have no internal alias to bind to: a versioned reference to
+// their public names would bind to the definitions below (and loop). They are looked up with
+// dlvsym() before main(), off any audio thread (dlvsym may allocate).
+using CondWait = int (*)(pthread_cond_t*, pthread_mutex_t*);
+using CondTimedWait = int (*)(pthread_cond_t*, pthread_mutex_t*, const struct timespec*);
+using SemWait = int (*)(sem_t*);
+CondWait real_cond_wait = nullptr;
+CondTimedWait real_cond_timedwait = nullptr;
+SemWait real_sem_wait = nullptr;
+
+__attribute__((constructor(101))) static void find_real_waits() {
+    real_cond_wait = reinterpret_cast<CondWait>(dlvsym(RTLD_NEXT, "pthread_cond_wait", "GLIBC_2.3.2"));
+    real_cond_timedwait = reinterpret_cast<CondTimedWait>(dlvsym(RTLD_NEXT, "pthread_cond_timedwait", "GLIBC_2.3.2"));
+    real_sem_wait = reinterpret_cast<SemWait>(dlvsym(RTLD_NEXT, "sem_wait", "GLIBC_2.34"));
+}
 
 namespace {
 
@@ -109,15 +120,18 @@ int pthread_rwlock_wrlock(pthread_rwlock_t* l) {
 }
 int pthread_cond_wait(pthread_cond_t* c, pthread_mutex_t* m) {
     note_lock();
-    return rtmix_real_cond_wait(c, m);
+    if (real_cond_wait == nullptr) find_real_waits();
+    return real_cond_wait(c, m);
 }
 int pthread_cond_timedwait(pthread_cond_t* c, pthread_mutex_t* m, const struct timespec* t) {
     note_lock();
-    return rtmix_real_cond_timedwait(c, m, t);
+    if (real_cond_timedwait == nullptr) find_real_waits();
+    return real_cond_timedwait(c, m, t);
 }
 int sem_wait(sem_t* s) {
     note_lock();
-    return rtmix_real_sem_wait(s);
+    if (real_sem_wait == nullptr) find_real_waits();
+    return real_sem_wait(s);
 }
 
 }  // extern "C"

@@ -86,7 +86,7 @@ Stem probe(const std::filesystem::path& path) {
 
 // --- StemReader ---------------------------------------------------------------------------------
 
-StemReader::StemReader(const Stem& stem, double session_rate) : stem_(stem) {
+StemReader::StemReader(const Stem& stem, double session_rate) : stem_(stem), session_rate_(session_rate) {
     SF_INFO info;
     file_ = open_for_reading(stem.path, info);
     if (static_cast<std::uint32_t>(info.channels) != stem.channels || info.samplerate != stem.sample_rate) {
@@ -135,6 +135,24 @@ void StemReader::start_at(std::int64_t position) {
         if (got == 0) break;
         left -= got;
     }
+}
+
+void StemReader::restart_at(std::int64_t position) {
+    silence_before_ = position < 0 ? -position : 0;
+    source_done_ = flushed_ = false;
+    source_pos_ = source_len_ = 0;
+    if (resampler_ != nullptr) soxr_clear(resampler_);
+    if (position >= static_cast<std::int64_t>(length_)) {  // past the end: silence from here on
+        source_done_ = flushed_ = true;
+        return;
+    }
+    sf_count_t frame = 0;
+    if (position > 0)
+        frame = resampler_ == nullptr
+                    ? static_cast<sf_count_t>(position)
+                    : static_cast<sf_count_t>(std::llround(static_cast<double>(position) * stem_.sample_rate / session_rate_));
+    if (sf_seek(file_, std::min<sf_count_t>(frame, static_cast<sf_count_t>(stem_.frames)), SEEK_SET) < 0)
+        throw FileError(fmt::format("cannot seek in '{}': {}", stem_.path.string(), sf_strerror(file_)));
 }
 
 std::uint32_t StemReader::read_source(std::uint32_t frames) {

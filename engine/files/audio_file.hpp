@@ -43,6 +43,11 @@ public:
     /// Positions the reader so the next read() starts at stem frame `position` (session rate);
     /// negative positions read silence first. Throws FileError.
     void start_at(std::int64_t position);
+    /// Repositions a reader at any time, for live play (locate, loop): the next read() starts at
+    /// stem frame `position` (session rate; negative: silence first). A resampled stem restarts
+    /// its resampler at the nearest file frame, so the result can differ from a read from the
+    /// start by a fraction of a frame; start_at() is the exact way. Throws FileError.
+    void restart_at(std::int64_t position);
     /// Reads `frames` frames into `out[0]` (and `out[1]` for a stereo stem). Throws FileError.
     void read(float* const* out, std::uint32_t frames);
 
@@ -51,6 +56,7 @@ private:
     std::uint32_t read_resampled(float* dst, std::uint32_t frames);  // interleaved, session rate
 
     Stem stem_;
+    double session_rate_ = 0;
     sf_private_tag* file_ = nullptr;
     soxr* resampler_ = nullptr;
     std::uint64_t length_ = 0;

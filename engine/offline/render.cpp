@@ -92,6 +92,10 @@ public:
         std::size_t t = 0;
         for (const SessionStrip& s : session.strips()) {
             if (s.kind != Kind::track) continue;
+            if (s.live()) {  // a live input: silent offline (its channels stay zero)
+                ++t;
+                continue;
+            }
             TrackInput in;
             in.reader = std::make_unique<files::StemReader>(s.stem, rate_);
             in.offset = to_frames(s.offset_ms / 1000.0, rate_);

@@ -58,7 +58,7 @@ std::vector<std::uint32_t> Session::track_input_channels() const {
     for (const SessionStrip& s : strips_)
         if (s.kind == Kind::track) {
             out.push_back(next);
-            next += s.stem.channels;
+            next += s.channels();
         }
     return out;
 }
@@ -66,7 +66,7 @@ std::vector<std::uint32_t> Session::track_input_channels() const {
 std::uint32_t Session::input_channels() const {
     std::uint32_t n = 0;
     for (const SessionStrip& s : strips_)
-        if (s.kind == Kind::track) n += s.stem.channels;
+        if (s.kind == Kind::track) n += s.channels();
     return n;
 }
 
@@ -101,7 +101,7 @@ void Session::apply(Engine& engine) const {
         std::size_t t = 0;
         for (const SessionStrip& s : strips_)
             if (s.kind == Kind::track &&
-                !step(engine.add_track(s.name, s.stem.channels, static_cast<std::int32_t>(inputs[t++])), s.where))
+                !step(engine.add_track(s.name, s.channels(), static_cast<std::int32_t>(inputs[t++])), s.where))
                 return {};
         for (const SessionStrip& s : strips_) {
             if (s.reverb && !step(engine.add_effect(s.path(), Effect::reverb), s.where)) return {};

@@ -85,6 +85,7 @@ private:
     void read_sends(SessionStrip& s, const std::string& owner, const toml::key& key, const toml::node& node);
     void read_loudness(const toml::node& node);
     void read_metadata(const toml::node& node);
+    void read_input(SessionStrip& s, const std::string& owner, const toml::node& node);
     std::string string_value(const toml::node& n, const std::string& what) const;
 
     std::string file_;
@@ -294,6 +295,39 @@ void Parser::read_loudness(const toml::node& node) {
     loudness_ = target;
 }
 
+// input = "system:capture_1" | ["system:capture_1", "system:capture_2"] | 3 | [1, 2]
+void Parser::read_input(SessionStrip& s, const std::string& owner, const toml::node& node) {
+    const std::string expected = "expected input = \"system:capture_1\" (a JACK port), input = 1 (a device channel), "
+                                 "or a list of two of either for a stereo track";
+    std::vector<const toml::node*> items;
+    if (const toml::array* a = node.as_array()) {
+        for (const toml::node& n : *a) items.push_back(&n);
+        if (items.empty() || items.size() > 2)
+            fail(node.source(), fmt::format("input of {} lists {} sources: a track takes 1 (mono) or 2 (stereo); {}", owner,
+                                            items.size(), expected));
+    } else {
+        items.push_back(&node);
+    }
+    for (const toml::node* n : items) {
+        if (n->is_string()) {
+            const std::string port = n->value<std::string>().value_or("");
+            if (port.empty() || port.find(':') == std::string::npos)
+                fail(n->source(), fmt::format("input '{}' of {} is not a JACK port name (client:port); {}", port, owner, expected));
+            s.input.ports.push_back(port);
+        } else if (n->is_integer()) {
+            const std::int64_t c = *n->value<std::int64_t>();
+            if (c < 1 || c > 1024)
+                fail(n->source(), fmt::format("input = {} of {}: device channels count from 1 (at most 1024)", c, owner));
+            s.input.device_channels.push_back(static_cast<std::uint32_t>(c));
+        } else {
+            fail(n->source(), fmt::format("input of {} must be a port name or a channel number, not {}; {}", owner,
+                                          type_name(*n), expected));
+        }
+    }
+    if (!s.input.ports.empty() && !s.input.device_channels.empty())
+        fail(node.source(), fmt::format("input of {} mixes port names and channel numbers: use one kind", owner));
+}
+
 void Parser::read_metadata(const toml::node& node) {
     const toml::table* t = node.as_table();
     if (t == nullptr) fail(node.source(), fmt::format("metadata of [master] must be a table ([master.metadata]), not {}", type_name(node)));
@@ -389,9 +423,10 @@ void Parser::read_strip(const toml::table& t, Kind kind, const toml::source_regi
     if (kind != Kind::master) known.insert(known.end(), {"name", "output", "sends"});
     if (kind != Kind::track) known.insert(known.end(), {"reverb", "delay"});
     if (kind == Kind::master) known.insert(known.end(), {"limiter", "loudness", "metadata"});
-    if (kind == Kind::track) known.insert(known.end(), {"file", "offset_ms"});
+    if (kind == Kind::track) known.insert(known.end(), {"file", "input", "offset_ms"});
 
     const toml::node* file_node = nullptr;
+    const toml::node* input_node = nullptr;
     for (auto&& [key, node] : t) {
         const std::string_view k = key.str();
         if (std::find(known.begin(), known.end(), k) == known.end()) {
@@ -399,8 +434,8 @@ void Parser::read_strip(const toml::table& t, Kind kind, const toml::source_regi
                 fail(key.source(), fmt::format("{} on {}: effects go on buses; put it on a [[bus]] and send to that bus", k, owner));
             if (kind != Kind::master && (k == "limiter" || k == "loudness" || k == "metadata"))
                 fail(key.source(), fmt::format("{} in {}: it belongs to the master ([master.{}])", k, owner, k));
-            if (kind != Kind::track && (k == "file" || k == "offset_ms"))
-                fail(key.source(), fmt::format("{} in {}: only tracks play files", k, owner));
+            if (kind != Kind::track && (k == "file" || k == "input" || k == "offset_ms"))
+                fail(key.source(), fmt::format("{} in {}: only tracks play files and live inputs", k, owner));
             unknown_key(key, "in " + owner, known);
         }
         if (k == "name") continue;
@@ -409,6 +444,9 @@ void Parser::read_strip(const toml::table& t, Kind kind, const toml::source_regi
             s.output_where = at(node.source());
         } else if (k == "file") {
             file_node = &node;
+        } else if (k == "input") {
+            input_node = &node;
+            read_input(s, owner, node);
         } else if (k == "offset_ms") {
             if (!node.is_number()) fail(node.source(), fmt::format("offset_ms of {} must be a number (ms), not {}", owner, type_name(node)));
             s.offset_ms = *node.value<double>();
@@ -444,8 +482,12 @@ void Parser::read_strip(const toml::table& t, Kind kind, const toml::source_regi
             read_param(s, "in " + owner, std::string(k), *find_spec(Scope::strip, "", k), key, node);
         }
     }
-    if (kind == Kind::track) {
-        if (file_node == nullptr) fail(header, fmt::format("{} has no file (expected file = \"stems/NAME.wav\")", owner));
+    if (kind == Kind::track && file_node != nullptr && input_node != nullptr)
+        fail(input_node->source(), fmt::format("{} has both a file and an input: a track plays one or the other", owner));
+    if (kind == Kind::track && input_node == nullptr) {
+        if (file_node == nullptr)
+            fail(header, fmt::format("{} has no file (expected file = \"stems/NAME.wav\", or input = \"system:capture_1\" "
+                                     "for a live input)", owner));
         const std::string given = string_value(*file_node, fmt::format("file of {}", owner));
         std::filesystem::path p(given);
         if (p.is_relative()) p = folder_ / p;
@@ -490,7 +532,10 @@ Session Session::parse(std::string_view text, const std::filesystem::path& file)
     Parser parser(file.string(), s.strips_, s.settings_, s.metadata_, s.loudness_, folder);
     parser.run(text, s.sample_rate_, s.block_frames_);
     for (const SessionStrip& strip : s.strips_)
-        if (strip.kind == Kind::track && strip.stem.sample_rate != s.sample_rate_)
+        if (strip.kind == Kind::track && strip.live())
+            s.notes_.push_back(fmt::format("track '{}' plays a live input: it is silent in offline renders", strip.name));
+    for (const SessionStrip& strip : s.strips_)
+        if (strip.kind == Kind::track && !strip.live() && strip.stem.sample_rate != s.sample_rate_)
             s.notes_.push_back(fmt::format("track '{}': '{}' is at {} Hz; it is resampled to {} Hz", strip.name,
                                            strip.stem.path.string(), strip.stem.sample_rate, s.sample_rate_));
     s.check();

@@ -28,6 +28,7 @@
 #include <fmt/format.h>
 
 #include "analyze.hpp"
+#include "play.hpp"
 #include "report.hpp"
 #include "usage.hpp"
 
@@ -40,6 +41,8 @@ constexpr const char* usage_text = R"(usage:
   rtmix render SESSION -o OUT [options]   mix the session's stems into a master file
   rtmix check SESSION [--json]            validate the session, print its routing and latency
   rtmix analyze FILE... [options]         measure loudness (EBU R128): integrated, range, true peak
+  rtmix play SESSION [options]            play the session live (JACK or PortAudio), with a console
+  rtmix devices                           list PortAudio's audio devices
   rtmix --help | --version
 
 render options:
@@ -60,6 +63,20 @@ mastering (render):
   --target-lufs X         normalize the integrated loudness to X LUFS (two or more passes)
   --ceiling-dbtp Y        true-peak ceiling of the master limiter (alone: just the limiter)
   --dither none|tpdf|shaped  dither for 16- and 24-bit files (default tpdf; float: never)
+
+play options (docs/live.md):
+  --backend jack|portaudio  where the audio goes (default jack)
+  --server NAME           JACK: the server to join (default: $JACK_DEFAULT_SERVER or 'default')
+  --name NAME             JACK: the client's name (default rtmix)
+  --connect               JACK: connect the master to the physical playback ports
+  --device NAME|INDEX     PortAudio: the output device (default: the default output)
+  --frames N              PortAudio: frames per callback (default 256; JACK: the server's)
+  --set PATH=VALUE        override a value of the session (repeatable)
+  --start TIME            start playing there
+  --loop START END        loop that region
+  --duration TIME         quit after that long (default: at `quit`, or at the end when stdin ends)
+  --threads N             threads that run the mix (default 0: one per usable core)
+  --stats                 print the callback load, xruns and underruns at exit
 
 analyze options:
   --json                  print the figures as JSON on stdout, one object per file
@@ -266,6 +283,8 @@ int main(int argc, char** argv) {
         if (command == "render") return run_render(rest);
         if (command == "check") return run_check(rest);
         if (command == "analyze") return rtmix::cli::run_analyze(rest);
+        if (command == "play") return rtmix::cli::run_play(rest);
+        if (command == "devices") return rtmix::cli::run_devices(rest);
         throw UsageError{fmt::format("unknown command '{}'", command)};
     } catch (const UsageError& e) {
         if (all.empty()) fmt::print(stderr, "{}", usage_text);

@@ -103,6 +103,12 @@ std::string features(const Session& session, const SessionStrip& strip) {
 }
 
 std::string stem_text(const Session& session, const SessionStrip& s) {
+    if (s.live()) {
+        std::string sources;
+        for (const std::string& p : s.input.ports) sources += (sources.empty() ? "" : ", ") + p;
+        for (std::uint32_t c : s.input.device_channels) sources += fmt::format("{}channel {}", sources.empty() ? "" : ", ", c);
+        return fmt::format("live input {} ({})", sources, s.channels() == 1 ? "mono" : "stereo");
+    }
     std::error_code ec;
     std::filesystem::path shown = std::filesystem::relative(s.stem.path, std::filesystem::absolute(session.file()).parent_path(), ec);
     if (ec || shown.empty()) shown = s.stem.path;
@@ -255,7 +261,12 @@ std::string check_json(const Session& session, std::uint32_t latency_frames) {
         std::string line = fmt::format("{}\n    {{\"strip\": {}", strips.empty() ? "" : ",", json_string(s.path()));
         if (s.kind != Kind::master)
             line += fmt::format(", \"output\": {}, \"sends\": [{}]", json_string(s.output == "master" ? "master" : "bus." + s.output), sends);
-        if (s.kind == Kind::track)
+        if (s.kind == Kind::track && s.live()) {
+            std::string sources;
+            for (const std::string& p : s.input.ports) sources += (sources.empty() ? "" : ", ") + json_string(p);
+            for (std::uint32_t c : s.input.device_channels) sources += fmt::format("{}{}", sources.empty() ? "" : ", ", c);
+            line += fmt::format(", \"input\": [{}], \"channels\": {}, \"offset_ms\": {}", sources, s.channels(), s.offset_ms);
+        } else if (s.kind == Kind::track)
             line += fmt::format(", \"file\": {}, \"channels\": {}, \"file_sample_rate\": {:.0f}, \"seconds\": {:.6f}, \"offset_ms\": {}",
                                 json_string(s.stem.path.string()), s.stem.channels, s.stem.sample_rate,
                                 static_cast<double>(s.stem.frames) / s.stem.sample_rate, s.offset_ms);

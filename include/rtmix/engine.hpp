@@ -144,6 +144,8 @@ public:
     }
     /// The value last set (or the default) of a numeric parameter.
     Status get(std::string_view path, double& value) const;
+    /// The value last set (or the default) of a word parameter ("peak", "rms", ...).
+    Status get(std::string_view path, std::string& word) const;
     /// Every valid parameter path of the current mix, sorted.
     std::vector<std::string> parameter_paths() const;
 

@@ -77,6 +77,20 @@ struct Stem {
     std::string format;          ///< for people: "WAV 24-bit", "FLAC 16-bit", ...
 };
 
+/// A live input a track plays instead of a file (`input = ...` in the session): one source per
+/// channel (a mono track has one, a stereo track two). Offline renders hear it as silence.
+struct LiveInput {
+    /// JACK port names to connect the track's input ports to ("system:capture_1"); or empty.
+    std::vector<std::string> ports;
+    /// Or device input channels, counted from 1 (PortAudio; under JACK, the N-th physical
+    /// capture port); or empty.
+    std::vector<std::uint32_t> device_channels;
+    bool empty() const noexcept { return ports.empty() && device_channels.empty(); }
+    std::uint32_t channels() const noexcept {
+        return static_cast<std::uint32_t>(ports.empty() ? device_channels.size() : ports.size());
+    }
+};
+
 struct SessionSend {
     std::string bus;
     double level_db = 0.0;
@@ -93,13 +107,18 @@ struct SessionStrip {
     std::vector<SessionSend> sends;
     bool reverb = false;             ///< buses and master: a reverb insert
     bool delay = false;              ///< buses and master: a delay insert
-    Stem stem;                       ///< tracks
+    Stem stem;                       ///< tracks that play a file
+    LiveInput input;                 ///< tracks that play a live input (then `stem` is empty)
     double offset_ms = 0.0;          ///< tracks: positive starts the stem later, negative earlier
     SourceLocation where;            ///< the strip's table (its name for tracks and buses)
     SourceLocation output_where;
 
     /// The engine's name for the strip: "track.NAME", "bus.NAME" or "master".
     std::string path() const;
+    /// Tracks: true when the track plays a live input rather than a file.
+    bool live() const noexcept { return !input.empty(); }
+    /// Tracks: 1 (mono) or 2 (stereo), from the stem or the live input.
+    std::uint32_t channels() const noexcept { return live() ? input.channels() : stem.channels; }
 };
 
 /// One parameter value: `path` is what Engine::set() takes ("track.kick.eq.2.freq_hz").
@@ -144,6 +163,18 @@ public:
     std::vector<std::uint32_t> track_input_channels() const;
     /// Number of input channels all tracks read together.
     std::uint32_t input_channels() const;
+
+    /// A copy of this session whose parameter values are those `engine` holds now (the engine
+    /// was built by apply() from this session and changed since, say by a live console). Stems,
+    /// live inputs, routing, offsets, metadata and loudness target stay as they are.
+    Session with_values_of(const Engine& engine) const;
+    /// The session as session-file text, stem paths relative to `folder` where possible.
+    /// Loading that text back gives the same mix (same strips, routing and values).
+    std::string to_toml(const std::filesystem::path& folder) const;
+    /// Writes to_toml() to `file`, aside and renamed into place when complete, so a failure
+    /// never leaves a half-written file where a good one stood. Throws SessionError naming the
+    /// path on failure.
+    void save(const std::filesystem::path& file) const;
 
 private:
     Session() = default;
