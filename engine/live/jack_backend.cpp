@@ -6,6 +6,7 @@
 // size larger than the player's block is processed in pieces by the player, so a buffer-size
 // change needs no reallocation; a sample-rate change asks the host to rebuild the player.
 #include <jack/jack.h>
+#include <jack/thread.h>
 
 #include <algorithm>
 #include <atomic>
@@ -57,6 +58,10 @@ public:
 
     std::string description() const override {
         return fmt::format("JACK client '{}' (server '{}', {} Hz, {} frames)", name_, server_, rate_.load(), frames_.load());
+    }
+
+    int worker_priority() const override {
+        return jack_is_realtime(client_) != 0 ? std::max(jack_client_real_time_priority(client_), 0) : 0;
     }
 
     void start(Player& player) override {

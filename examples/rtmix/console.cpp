@@ -484,6 +484,10 @@ Console::Tick Console::tick(Clock::time_point now, bool quiet) {
     if (!quiet) {
         for (const std::string& note : notes_) t.output += fmt::format("note: {}\n", note);
         notes_.clear();
+        // What the audio thread reported (a non-finite signal silenced, workers without
+        // real-time priority, ...).
+        for (const Event& e : player_.engine().poll_events())
+            t.output += fmt::format("note: {}{}\n", e.strip.empty() ? "" : e.strip + ": ", e.message);
     }
     const StreamStats ss = player_.stream_stats();
     // A stem that broke while playing: said once, and not while a watch would wipe it off.

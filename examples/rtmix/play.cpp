@@ -135,6 +135,7 @@ int run_play(const std::vector<std::string_view>& args) {
         po.sample_rate = backend->sample_rate();
         po.max_block_frames = backend->buffer_frames();
         po.threads = a.threads;
+        po.worker_priority = backend->worker_priority();
         Player player(session, po);
         if (a.loop_start) player.set_loop(*a.loop_start, *a.loop_end);
         if (resume_at) player.locate(*resume_at);

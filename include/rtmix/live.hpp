@@ -183,6 +183,10 @@ public:
     virtual BackendStatus status() = 0;
     /// For people: "JACK (server 'default', 48000 Hz, 256 frames)".
     virtual std::string description() const = 0;
+    /// The SCHED_FIFO priority the engine's worker threads should run at to match the callback
+    /// (PlayerOptions::worker_priority): JACK's client priority when the server runs in real time,
+    /// else 0.
+    virtual int worker_priority() const { return 0; }
 };
 
 /// Opens a backend: joins the JACK server, or finds the PortAudio device. Throws BackendError.
