@@ -66,7 +66,7 @@ struct TrackStream {
     std::int64_t reader_at = -1;  ///< timeline frame the reader produces next (-1: unknown)
     std::int64_t next_index = 0;
     std::int64_t next_frame = 0;  ///< timeline frame of next_index
-    bool broken = false;          ///< a read failed: silence from now on
+    std::atomic<bool> broken{false};  ///< a read failed: silence from now on (read by the control side)
 
     // Audio thread only.
     Chunk* current = nullptr;
