@@ -9,9 +9,11 @@
 // thread after a warm-up; run on an otherwise idle machine, in a Release build.
 //
 //   rtmix_bench_block [--tracks 64] [--frames 64] [--rate 48000] [--blocks 20000]
-//                     [--master plain|meter|limiter] [--threads N] [--json FILE]
+//                     [--master plain|meter|limiter] [--threads N] [--group N] [--json FILE]
 // --threads: threads that run the mix (1: the calling thread alone; default 1, so that figures
-// compare across machines; 0: one per core).
+// compare across machines; 0: one per core). --group: EngineOptions::track_group (default 8; 1
+// runs every track alone, as before the EQ lanes). RTMIX_SIMD=avx2 or sse2 caps the lanes'
+// instruction set.
 #include <rtmix/engine.hpp>
 
 #include "mix.hpp"
@@ -46,6 +48,7 @@ int main(int argc, char** argv) {
     const char* json = nullptr;
     std::string master = "meter";
     int threads = 1;
+    int group = 8;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i];
         if (a == "--tracks") tracks = std::atoi(argv[i + 1]);
@@ -55,6 +58,7 @@ int main(int argc, char** argv) {
         else if (a == "--json") json = argv[i + 1];
         else if (a == "--master") master = argv[i + 1];
         else if (a == "--threads") threads = std::atoi(argv[i + 1]);
+        else if (a == "--group") group = std::atoi(argv[i + 1]);
         else {
             std::fprintf(stderr, "unknown option %s\n", argv[i]);
             return 2;
@@ -65,8 +69,13 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "--master %s: expected plain, meter or limiter\n", master.c_str());
         return 2;
     }
-    rtmix::EngineOptions options{.sample_rate = rate, .max_block_frames = block, .loudness_meter = master != "plain"};
+    // Room for every parameter of a large mix before the first block.
+    rtmix::EngineOptions options{.sample_rate = rate,
+                                 .max_block_frames = block,
+                                 .param_queue_capacity = 1u << 16,
+                                 .loudness_meter = master != "plain"};
     options.threads = static_cast<std::uint32_t>(std::max(0, threads));
+    options.track_group = static_cast<std::uint32_t>(std::max(1, group));
     rtmix::Engine e(options);
     build_mix(e, tracks);
     if (master == "limiter") {
@@ -94,8 +103,9 @@ int main(int argc, char** argv) {
     const char* names[5] = {"min", "p50", "p99", "p99.9", "max"};
     std::printf("%d stereo tracks (4 EQ bands, compressor, 1 send) -> 4 buses + reverb return -> master (%s)\n", tracks,
                 master == "plain" ? "no meter, no limiter" : master == "meter" ? "loudness meter" : "loudness meter + limiter");
-    std::printf("%d-frame blocks at %.0f Hz (deadline %.1f us), %d blocks measured, %u thread%s\n", frames, rate,
-                deadline_us, blocks, e.threads(), e.threads() == 1 ? "" : "s");
+    std::printf("%d-frame blocks at %.0f Hz (deadline %.1f us), %d blocks measured, %u thread%s, tracks in groups "
+                "of %d (EQ lanes: %s)\n", frames, rate, deadline_us, blocks, e.threads(), e.threads() == 1 ? "" : "s",
+                group, rtmix::simd_instruction_set());
     std::printf("%-6s %10s %10s\n", "", "us/block", "% deadline");
     for (int i = 0; i < 5; ++i) std::printf("%-6s %10.2f %10.2f\n", names[i], stats[i], 100.0 * stats[i] / deadline_us);
     if (tracks > 0) std::printf("per track (p50): %.3f us per block\n", stats[1] / tracks);
@@ -106,7 +116,8 @@ int main(int argc, char** argv) {
             return 1;
         }
         std::fprintf(f, "{\"tracks\": %d, \"frames\": %d, \"sample_rate\": %.0f, \"blocks\": %d, \"master\": \"%s\", "
-                     "\"threads\": %u, \"deadline_us\": %.3f", tracks, frames, rate, blocks, master.c_str(), e.threads(), deadline_us);
+                     "\"threads\": %u, \"group\": %d, \"simd\": \"%s\", \"deadline_us\": %.3f", tracks, frames, rate, blocks,
+                     master.c_str(), e.threads(), group, rtmix::simd_instruction_set(), deadline_us);
         for (int i = 0; i < 5; ++i) std::fprintf(f, ", \"%s_us\": %.3f", names[i], stats[i]);
         std::fprintf(f, "}\n");
         std::fclose(f);

@@ -1,8 +1,11 @@
 // rtmix::Engine: construction, parameters, audio, meters, events and facts. The routing calls
 // are in engine_routing.cpp; the control-side state they share is Engine::Impl (engine_impl.hpp).
+#include "dsp/eq_lanes.hpp"
 #include "engine_impl.hpp"
 
 namespace rtmix {
+
+const char* simd_instruction_set() noexcept { return dsp::simd_isa_name(dsp::eq_lanes_isa()); }
 
 Engine::Engine(const EngineOptions& options) : impl_(std::make_unique<Impl>(options)) {
     impl_->model.strips.push_back(impl_->new_strip(StripKind::master, "master", 2));

@@ -179,7 +179,7 @@ struct Engine::Impl {
             publish_pending = true;
             return;
         }
-        std::unique_ptr<RenderPlan> plan = compile_plan(model, options.max_block_frames);
+        std::unique_ptr<RenderPlan> plan = compile_plan(model, options.max_block_frames, options.track_group);
         latency = plan->latency_frames = master_latency();
         mailbox.publish(std::move(plan));  // a plan the audio thread never took is deleted here
         ++plans_published;

@@ -27,8 +27,6 @@ constexpr float power_db_per_octave = 3.0102999566398120f;
 constexpr float octaves_per_db = 0.16609640474436813f;
 // Margin below the knee for the at-rest shortcut, far above the error of fast_log2.
 constexpr float rest_margin_db = 0.01f;
-// Frames per pass of process(): its scratch buffer lives on the stack.
-constexpr std::uint32_t chunk_frames = 64;
 }  // namespace
 
 float compressor_curve_db(float x, float threshold_db, float ratio, float knee_db) noexcept {
@@ -71,18 +69,99 @@ void Compressor::reset() noexcept {
 }
 
 void Compressor::process(float* const* buffers, std::uint32_t channels, std::uint32_t frames) noexcept {
+    Compressor* self = this;
+    process_group(&self, &buffers, &channels, 1, frames);
+}
+
+bool Compressor::idle() const noexcept {
+    return !settings_.enabled && gr_db_ >= idle_reduction_db && !makeup_.moving();
+}
+
+void Compressor::process_group(Compressor* const* compressors, float* const* const* buffers,
+                               const std::uint32_t* channels, std::uint32_t count, std::uint32_t frames) noexcept {
+    // The compressors that work, all at the same chunk phase (any other runs alone).
+    Compressor* run[max_group];
+    float* const* buf[max_group];
+    std::uint32_t nch[max_group];
+    std::uint32_t m = 0;
+    for (std::uint32_t k = 0; k < count; ++k) {
+        Compressor& c = *compressors[k];
+        c.block_min_gr_db_ = c.gr_db_;
+        if (c.idle()) {
+            c.gr_db_ = 0.0f;
+            c.block_min_gr_db_ = 0.0f;
+            c.chunk_phase_ = (c.chunk_phase_ + frames % chunk_frames) % chunk_frames;
+            continue;
+        }
+        if (m == max_group || (m > 0 && c.chunk_phase_ != run[0]->chunk_phase_)) {
+            process_group(&compressors[k], &buffers[k], &channels[k], 1, frames);
+            continue;
+        }
+        run[m] = &c;
+        buf[m] = buffers[k];
+        nch[m++] = channels[k];
+    }
+    if (m == 0) return;
+
+    float a[max_group][chunk_frames];  // level, then target gain reduction, then gain reduction, then gain
+    bool active[max_group];            // not at rest: the filter runs
+    std::uint32_t phase = run[0]->chunk_phase_;
+    // Chunks are aligned to the stream: each ends where a multiple of chunk_frames frames since the
+    // last reset does.
+    for (std::uint32_t pos = 0, n = 0; pos < frames; pos += n, phase = (phase + n) % chunk_frames) {
+        n = std::min(chunk_frames - phase, frames - pos);
+        for (std::uint32_t k = 0; k < m; ++k) active[k] = run[k]->target_chunk(buf[k], nch[k], pos, n, a[k]);
+        filter_chunks(run, a, active, m, n);
+        for (std::uint32_t k = 0; k < m; ++k) {
+            // At the end of each chunk of the stream (not of the block), so that the output does
+            // not depend on the block sizes.
+            if (active[k] && phase + n == chunk_frames && std::fabs(run[k]->gr_db_) < rest_reduction_db)
+                run[k]->gr_db_ = 0.0f;
+            run[k]->apply_chunk(buf[k], nch[k], pos, n, a[k], active[k]);
+        }
+    }
+    for (std::uint32_t k = 0; k < m; ++k) run[k]->chunk_phase_ = phase;
+}
+
+bool Compressor::target_chunk(float* const* buffers, std::uint32_t channels, std::uint32_t pos, std::uint32_t n,
+                              float* a) noexcept {
     const CompressorSettings& s = settings_;
-    block_min_gr_db_ = gr_db_;
-    if (!s.enabled && gr_db_ >= idle_reduction_db && !makeup_.moving()) {
-        gr_db_ = 0.0f;
-        block_min_gr_db_ = 0.0f;
-        chunk_phase_ = (chunk_phase_ + frames % chunk_frames) % chunk_frames;
-        return;
+    bool at_rest = gr_db_ == 0.0f;
+    if (!s.enabled) {
+        if (!at_rest) std::fill_n(a, n, 0.0f);  // releasing towards 0 dB
+        return !at_rest;
     }
     const bool rms = s.detector == Detector::rms;
-    const float inv_channels = 1.0f / static_cast<float>(channels);
-    const float rms_in = 1.0f - rms_coef_;
-    // The static curve as gain reduction (output - input, dB) of the level over the threshold.
+    // Detector: one level per sample for all channels.
+    std::fill_n(a, n, 0.0f);
+    if (!rms) {
+        for (std::uint32_t ch = 0; ch < channels; ++ch) {
+            const float* x = buffers[ch] + pos;
+            for (std::uint32_t i = 0; i < n; ++i) a[i] = std::max(a[i], std::fabs(x[i]));
+        }
+    } else {
+        const float inv_channels = 1.0f / static_cast<float>(channels);
+        const float rms_in = 1.0f - rms_coef_;
+        for (std::uint32_t ch = 0; ch < channels; ++ch) {
+            const float* x = buffers[ch] + pos;
+            for (std::uint32_t i = 0; i < n; ++i) a[i] += x[i] * x[i];
+        }
+        float ms = mean_square_;
+        for (std::uint32_t i = 0; i < n; ++i) {
+            ms = rms_coef_ * ms + rms_in * a[i] * inv_channels;
+            a[i] = ms;
+        }
+        mean_square_ = ms;
+    }
+    if (at_rest) {
+        int above = 0;
+        for (std::uint32_t i = 0; i < n; ++i) above |= a[i] >= rest_level_ ? 1 : 0;
+        at_rest = above == 0;
+    }
+    if (at_rest) return false;
+    // Gain computer: the static curve minus the level, from the level over the threshold in dB:
+    // 0 below the knee, the knee's parabola across it, the slope above it. Branch-free so that the
+    // loop vectorizes; +0.0f turns -0 below the knee into +0.
     const float threshold = s.threshold_db;
     const float slope = 1.0f / s.ratio - 1.0f;
     const float knee_db = std::max(s.knee_db, 0.0f);
@@ -90,108 +169,86 @@ void Compressor::process(float* const* buffers, std::uint32_t channels, std::uin
     const float knee_scale = knee_db > 0.0f ? slope / (2.0f * knee_db) : 0.0f;
     const float db_per_octave = rms ? power_db_per_octave : amplitude_db_per_octave;
     const float floor_level = rms ? silence_power : silence_amplitude;
-    const float attack = attack_coef_, attack_in = 1.0f - attack_coef_;
-    const float release = release_coef_, release_in = 1.0f - release_coef_;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        const float level = max_non_negative(a[i], floor_level);
+        const float over = db_per_octave * fast_log2(level) - threshold;
+        const float into_knee = over + half_knee;
+        const float t = positive_part(into_knee) - positive_part(into_knee - knee_db);  // in [0, knee]
+        a[i] = knee_scale * t * t + slope * positive_part(over - half_knee) + 0.0f;
+    }
+    return true;
+}
 
-    float gr = gr_db_;
-    float ms = mean_square_;
-    std::uint32_t phase = chunk_phase_;
-    float min_gr = gr;
-    float a[chunk_frames];  // level, then target gain reduction, then gain reduction, then gain
-    // Chunks are aligned to the stream: each ends where a multiple of chunk_frames frames since the
-    // last reset does.
-    for (std::uint32_t pos = 0, n = 0; pos < frames; pos += n, phase = (phase + n) % chunk_frames) {
-        n = std::min(chunk_frames - phase, frames - pos);
-        bool at_rest = gr == 0.0f;
-        if (s.enabled) {
-            // Detector: one level per sample for all channels.
-            std::fill_n(a, n, 0.0f);
-            if (!rms) {
-                for (std::uint32_t ch = 0; ch < channels; ++ch) {
-                    const float* x = buffers[ch] + pos;
-                    for (std::uint32_t i = 0; i < n; ++i) a[i] = std::max(a[i], std::fabs(x[i]));
-                }
-            } else {
-                for (std::uint32_t ch = 0; ch < channels; ++ch) {
-                    const float* x = buffers[ch] + pos;
-                    for (std::uint32_t i = 0; i < n; ++i) a[i] += x[i] * x[i];
-                }
-                for (std::uint32_t i = 0; i < n; ++i) {
-                    ms = rms_coef_ * ms + rms_in * a[i] * inv_channels;
-                    a[i] = ms;
-                }
-            }
-            if (at_rest) {
-                int above = 0;
-                for (std::uint32_t i = 0; i < n; ++i) above |= a[i] >= rest_level_ ? 1 : 0;
-                at_rest = above == 0;
-            }
-            if (!at_rest) {
-                // Gain computer: the static curve minus the level, from the level over the threshold
-                // in dB: 0 below the knee, the knee's parabola across it, the slope above it.
-                // Branch-free so that the loop vectorizes; +0.0f turns -0 below the knee into +0.
-                for (std::uint32_t i = 0; i < n; ++i) {
-                    const float level = max_non_negative(a[i], floor_level);
-                    const float over = db_per_octave * fast_log2(level) - threshold;
-                    const float into_knee = over + half_knee;
-                    const float t = positive_part(into_knee) - positive_part(into_knee - knee_db);  // in [0, knee]
-                    a[i] = knee_scale * t * t + slope * positive_part(over - half_knee) + 0.0f;
-                }
-            }
-        } else if (!at_rest) {
-            std::fill_n(a, n, 0.0f);  // releasing towards 0 dB
+void Compressor::filter_chunks(Compressor* const* run, float (*a)[chunk_frames], const bool* active,
+                               std::uint32_t count, std::uint32_t n) noexcept {
+    // Attack/release filter on the gain reduction in dB: the attack step while the target is below
+    // the gain reduction, else the release step. The two steps differ by (attack - release) *
+    // (gr - target), so with attack <= release the attack step is the lower one exactly when the
+    // target is below, and the higher one otherwise: a min or max picks it without a
+    // data-dependent branch. (Where rounding could make it pick the other one, the two agree to
+    // within a rounding error.)
+    //
+    // This is the one serial pass: every sample waits for the previous one. The filters of a
+    // group run interleaved, so their chains overlap; each one's arithmetic is the same as alone.
+    float gr[max_group], lowest[max_group], attack[max_group], attack_in[max_group], release[max_group],
+        release_in[max_group];
+    bool pick_min[max_group];
+    float* out[max_group];
+    std::uint32_t m = 0;
+    for (std::uint32_t k = 0; k < count; ++k) {
+        if (!active[k]) continue;
+        const Compressor& c = *run[k];
+        gr[m] = c.gr_db_;
+        lowest[m] = c.block_min_gr_db_;
+        attack[m] = c.attack_coef_;
+        attack_in[m] = 1.0f - c.attack_coef_;
+        release[m] = c.release_coef_;
+        release_in[m] = 1.0f - c.release_coef_;
+        pick_min[m] = c.attack_coef_ <= c.release_coef_;
+        out[m++] = a[k];
+    }
+    for (std::uint32_t i = 0; i < n; ++i)
+        for (std::uint32_t q = 0; q < m; ++q) {
+            const float target = out[q][i];
+            const float to_attack = attack[q] * gr[q] + attack_in[q] * target;
+            const float to_release = release[q] * gr[q] + release_in[q] * target;
+            const float g = pick_min[q] ? std::min(to_attack, to_release) : std::max(to_attack, to_release);
+            lowest[q] = std::min(lowest[q], g);
+            out[q][i] = g;
+            gr[q] = g;
         }
-        if (!at_rest) {
-            // Attack/release filter on the gain reduction in dB: the attack step while the target
-            // is below the gain reduction, else the release step. The two steps differ by
-            // (attack - release) * (gr - target), so with attack <= release the attack step is the
-            // lower one exactly when the target is below, and the higher one otherwise: a min or
-            // max picks it without a data-dependent branch. (Where rounding could make it pick the
-            // other one, the two agree to within a rounding error.)
-            auto filter = [&](auto pick) {
-                for (std::uint32_t i = 0; i < n; ++i) {
-                    const float target = a[i];
-                    gr = pick(attack * gr + attack_in * target, release * gr + release_in * target);
-                    min_gr = std::min(min_gr, gr);
-                    a[i] = gr;
-                }
-            };
-            if (attack <= release)
-                filter([](float to_attack, float to_release) { return std::min(to_attack, to_release); });
-            else
-                filter([](float to_attack, float to_release) { return std::max(to_attack, to_release); });
-            // At the end of each chunk of the stream (not of the block), so that the output does
-            // not depend on the block sizes.
-            if (phase + n == chunk_frames && std::fabs(gr) < rest_reduction_db) gr = 0.0f;
-        }
-        if (at_rest) {
-            // Gain reduction exactly 0 dB: the gain is the makeup gain alone.
-            if (makeup_.moving()) {
-                for (std::uint32_t i = 0; i < n; ++i) a[i] = makeup_.next();
-            } else {
-                const float m = makeup_.current();
-                if (m == 1.0f) continue;
-                std::fill_n(a, n, m);
-            }
+    for (std::uint32_t k = 0, q = 0; k < count; ++k) {
+        if (!active[k]) continue;
+        run[k]->gr_db_ = gr[q];
+        run[k]->block_min_gr_db_ = lowest[q++];
+    }
+}
+
+void Compressor::apply_chunk(float* const* buffers, std::uint32_t channels, std::uint32_t pos, std::uint32_t n,
+                             float* a, bool active) noexcept {
+    if (!active) {
+        // Gain reduction exactly 0 dB: the gain is the makeup gain alone.
+        if (makeup_.moving()) {
+            for (std::uint32_t i = 0; i < n; ++i) a[i] = makeup_.next();
         } else {
-            for (std::uint32_t i = 0; i < n; ++i) a[i] = fast_exp2(a[i] * octaves_per_db);
-            if (makeup_.moving()) {
-                for (std::uint32_t i = 0; i < n; ++i) a[i] *= makeup_.next();
-            } else {
-                const float m = makeup_.current();
-                if (m != 1.0f)
-                    for (std::uint32_t i = 0; i < n; ++i) a[i] *= m;
-            }
+            const float m = makeup_.current();
+            if (m == 1.0f) return;
+            std::fill_n(a, n, m);
         }
-        for (std::uint32_t ch = 0; ch < channels; ++ch) {
-            float* x = buffers[ch] + pos;
-            for (std::uint32_t i = 0; i < n; ++i) x[i] *= a[i];
+    } else {
+        for (std::uint32_t i = 0; i < n; ++i) a[i] = fast_exp2(a[i] * octaves_per_db);
+        if (makeup_.moving()) {
+            for (std::uint32_t i = 0; i < n; ++i) a[i] *= makeup_.next();
+        } else {
+            const float m = makeup_.current();
+            if (m != 1.0f)
+                for (std::uint32_t i = 0; i < n; ++i) a[i] *= m;
         }
     }
-    gr_db_ = gr;
-    mean_square_ = ms;
-    chunk_phase_ = phase;
-    block_min_gr_db_ = min_gr;
+    for (std::uint32_t ch = 0; ch < channels; ++ch) {
+        float* x = buffers[ch] + pos;
+        for (std::uint32_t i = 0; i < n; ++i) x[i] *= a[i];
+    }
 }
 
 }  // namespace rtmix::dsp

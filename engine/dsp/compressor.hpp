@@ -19,6 +19,8 @@
 // every chunk a gain reduction within 1e-6 dB of 0 becomes 0, so a release comes to rest.
 // Chunks are aligned to the stream, not to the blocks: the output does not depend on the block
 // sizes.
+// The filter's recursion is what bounds a compressor's speed (every sample waits for the previous
+// one), so process_group() runs the filters of several strips' compressors interleaved.
 //
 // Accuracy: the gain applied differs from 10^(dB/20) of the exact static curve by at most 4e-5 dB
 // for peak levels from -200 dB to +60 dB (fast_log2 and fast_exp2 errors, see fast_math.hpp;
@@ -59,6 +61,14 @@ public:
 
     /// Compresses `frames` samples of `channels` buffers in place with one linked gain.
     void process(float* const* buffers, std::uint32_t channels, std::uint32_t frames) noexcept;
+
+    /// Most compressors one process_group() call interleaves.
+    static constexpr std::uint32_t max_group = 16;
+    /// process() for `count` compressors at once (compressor k on buffers[k], channels[k]): their
+    /// serial attack/release filters run interleaved, so the CPU overlaps the chains. Each
+    /// compressor's output is the same bit for bit as from its own process().
+    static void process_group(Compressor* const* compressors, float* const* const* buffers,
+                              const std::uint32_t* channels, std::uint32_t count, std::uint32_t frames) noexcept;
     void reset() noexcept;
 
     /// Gain reduction in dB (<= 0) at the end of the last block, and the most reduction in it.
@@ -66,6 +76,20 @@ public:
     float block_max_reduction_db() const noexcept { return block_min_gr_db_; }
 
 private:
+    /// Frames per pass: the scratch buffers live on the stack.
+    static constexpr std::uint32_t chunk_frames = 64;
+    bool idle() const noexcept;
+    /// One chunk's detector and gain computer: the target gain reduction per frame into `a`;
+    /// false when the compressor is at rest for the whole chunk (then `a` is not set).
+    bool target_chunk(float* const* buffers, std::uint32_t channels, std::uint32_t pos, std::uint32_t n,
+                      float* a) noexcept;
+    /// The attack/release filters of the active compressors of a group, over one chunk.
+    static void filter_chunks(Compressor* const* run, float (*a)[chunk_frames], const bool* active,
+                              std::uint32_t count, std::uint32_t n) noexcept;
+    /// The gain (from the filtered reduction in `a`, or the makeup alone) onto the buffers.
+    void apply_chunk(float* const* buffers, std::uint32_t channels, std::uint32_t pos, std::uint32_t n, float* a,
+                     bool active) noexcept;
+
     CompressorSettings settings_{};
     double sample_rate_ = 48000.0;
     float attack_coef_ = 0.0f;

@@ -327,6 +327,23 @@ void Equalizer::process(float* const* buffers, std::uint32_t channels, std::uint
     if (n > 0) run_stages_stereo(c, ic, n, buffers[0], buffers[1], frames);
 }
 
+bool Equalizer::steady_stages(std::uint32_t channel, const SvfCoefficients** coefficients, float** states,
+                              std::uint32_t& count) noexcept {
+    count = 0;
+    for (const auto& b : bands_)
+        if (!b.steady()) return false;
+    for (auto& b : bands_) {
+        if (b.current_.type == EqType::off) continue;
+        coefficients[count] = &b.stage_[0];
+        states[count++] = b.ic_[0][channel];
+        if (b.two_stages_) {
+            coefficients[count] = &b.stage_[1];
+            states[count++] = b.ic_[1][channel];
+        }
+    }
+    return true;
+}
+
 void Equalizer::reset() noexcept {
     for (auto& b : bands_) b.reset();
 }

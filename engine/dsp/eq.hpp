@@ -97,6 +97,13 @@ public:
     void process(float* const* buffers, std::uint32_t channels, std::uint32_t frames) noexcept;
     void reset() noexcept;
 
+    /// For a run in lanes (eq_lanes.hpp): when every band is steady, the active SVF stages of
+    /// channel `channel` in order (their coefficients and integrator states) and true; false
+    /// while a band glides or fades (then process() must run it). Stages fill at most
+    /// 2 * max_eq_bands entries; `count` may be 0 (every band off).
+    bool steady_stages(std::uint32_t channel, const SvfCoefficients** coefficients, float** states,
+                       std::uint32_t& count) noexcept;
+
 private:
     std::array<EqBand, max_eq_bands> bands_{};
 };

@@ -19,7 +19,8 @@ PlanNode::Kind node_kind(StripKind k) {
 
 }  // namespace
 
-std::unique_ptr<RenderPlan> compile_plan(const Model& model, std::uint32_t max_block_frames) {
+std::unique_ptr<RenderPlan> compile_plan(const Model& model, std::uint32_t max_block_frames,
+                                         std::uint32_t track_group) {
     // Every strip the plan runs: the model's, then the removed ones still fading out.
     std::vector<const StripModel*> all;
     all.reserve(model.strips.size() + model.fading.size());
@@ -63,6 +64,12 @@ std::unique_ptr<RenderPlan> compile_plan(const Model& model, std::uint32_t max_b
             if (--waiting[j] == 0) ready.push_back(j);
     }
 
+    // Tracks first (they read nothing the plan makes), so that groups of them are consecutive
+    // nodes; the rest keeps Kahn's order.
+    std::stable_partition(order.begin(), order.end(), [&](std::size_t i) {
+        return all[i]->kind == StripKind::track && dependency_count[i] == 0;
+    });
+
     auto plan = std::make_unique<RenderPlan>();
     plan->max_block_frames = max_block_frames;
     std::vector<std::uint32_t> position(n, 0);  // model index -> plan node index
@@ -98,10 +105,40 @@ std::unique_ptr<RenderPlan> compile_plan(const Model& model, std::uint32_t max_b
             plan->keep_alive.push_back(e.unit);
         }
         node.effect_count = static_cast<std::uint32_t>(s.effects.size());
-        node.dependencies = dependency_count[order[k]];
-        node.first_dependant = static_cast<std::uint32_t>(plan->dependants.size());
-        for (std::size_t j : consumers[order[k]]) plan->dependants.push_back(position[j]);
-        node.dependant_count = static_cast<std::uint32_t>(consumers[order[k]].size());
+    }
+
+    // Tasks: up to `track_group` consecutive tracks together, every other node alone.
+    const std::uint32_t group = std::clamp<std::uint32_t>(track_group, 1, max_track_group);
+    std::vector<std::uint32_t> task_of(order.size(), 0);
+    for (std::size_t k = 0; k < order.size();) {
+        PlanTask task;
+        task.first_node = static_cast<std::uint32_t>(k);
+        task.node_count = 1;
+        const auto groupable = [&](std::size_t m) {
+            return all[order[m]]->kind == StripKind::track && dependency_count[order[m]] == 0;
+        };
+        if (groupable(k))
+            while (task.node_count < group && k + task.node_count < order.size() && groupable(k + task.node_count))
+                ++task.node_count;
+        for (std::uint32_t m = 0; m < task.node_count; ++m) task_of[k + m] = static_cast<std::uint32_t>(plan->tasks.size());
+        plan->tasks.push_back(task);
+        k += task.node_count;
+    }
+    // Task dependencies: the distinct tasks that feed a task, and those it feeds.
+    std::vector<std::vector<std::uint32_t>> task_consumers(plan->tasks.size());
+    for (std::size_t k = 0; k < order.size(); ++k)
+        for (std::size_t j : consumers[order[k]]) task_consumers[task_of[k]].push_back(task_of[position[j]]);
+    for (std::size_t t = 0; t < plan->tasks.size(); ++t) {
+        auto& c = task_consumers[t];
+        std::sort(c.begin(), c.end());
+        c.erase(std::unique(c.begin(), c.end()), c.end());
+        PlanTask& task = plan->tasks[t];
+        task.first_dependant = static_cast<std::uint32_t>(plan->dependants.size());
+        task.dependant_count = static_cast<std::uint32_t>(c.size());
+        for (std::uint32_t d : c) {
+            plan->dependants.push_back(d);
+            ++plan->tasks[d].dependencies;
+        }
     }
 
     // The inputs of every bus, in model order of their sources: outputs before sends.
@@ -122,7 +159,7 @@ std::unique_ptr<RenderPlan> compile_plan(const Model& model, std::uint32_t max_b
         node.input_count = static_cast<std::uint32_t>(plan->bus_inputs.size()) - node.first_input;
     }
 
-    plan->parallel = std::make_unique<ParallelState>(plan->nodes.size());
+    plan->parallel = std::make_unique<ParallelState>(plan->tasks.size(), plan->nodes.size());
     plan->buffer_count = buffers;
     plan->buffer_storage.assign(static_cast<std::size_t>(buffers) * 2 * max_block_frames, 0.0f);
     // Only the master limiter adds latency, after every sum: no path needs a compensating delay.

@@ -5,6 +5,8 @@
 
 #include <sched.h>
 
+#include "dsp/eq_lanes.hpp"
+#include "graph/compile.hpp"
 #include "graph/denormals.hpp"
 
 namespace rtmix::engine {
@@ -119,20 +121,19 @@ void Executor::run_nodes(const float* const* inputs, std::uint32_t input_channel
     RenderPlan& plan = *plan_;
     run_ = Run{this, inputs, input_channels, outputs, call_offset, pos, frames};
     const auto n = static_cast<std::uint32_t>(plan.nodes.size());
-    if (!pool_ || n < parallel_min_nodes_) {
+    const auto tasks = static_cast<std::uint32_t>(plan.tasks.size());
+    ParallelState& par = *plan.parallel;
+    if (!pool_ || n < parallel_min_nodes_ || tasks < 2) {
+        for (std::uint32_t t = 0; t < tasks; ++t) run_task(run_, t, taps_.data(), par.non_finite.data());
         for (std::uint32_t i = 0; i < n; ++i)
-            if (run_node(run_, i, taps_.data())) report({AudioEvent::Code::non_finite_signal, plan.nodes[i].strip->id()});
+            if (par.non_finite[i] != 0) report({AudioEvent::Code::non_finite_signal, plan.nodes[i].strip->id()});
         return;
     }
-    ParallelState& par = *plan.parallel;
-    par.ready.clear(n);
-    for (std::uint32_t i = 0; i < n; ++i) {
-        par.waiting[i].store(plan.nodes[i].dependencies, std::memory_order_relaxed);
-        par.non_finite[i] = 0;
-    }
-    par.remaining.store(n, std::memory_order_relaxed);
-    for (std::uint32_t i = 0; i < n; ++i)
-        if (plan.nodes[i].dependencies == 0) par.ready.push(i);
+    par.ready.clear(tasks);
+    for (std::uint32_t t = 0; t < tasks; ++t) par.waiting[t].store(plan.tasks[t].dependencies, std::memory_order_relaxed);
+    par.remaining.store(tasks, std::memory_order_relaxed);
+    for (std::uint32_t t = 0; t < tasks; ++t)
+        if (plan.tasks[t].dependencies == 0) par.ready.push(t);
     pool_->run(&Executor::parallel_job, &run_);  // the release in run() publishes the state above
     for (std::uint32_t i = 0; i < n; ++i)
         if (par.non_finite[i] != 0) report({AudioEvent::Code::non_finite_signal, plan.nodes[i].strip->id()});
@@ -147,33 +148,80 @@ void Executor::parallel_job(void* context, std::uint32_t participant) noexcept {
     StripIo::SendTap* taps = self.taps_.data() + static_cast<std::size_t>(participant) * max_sends;
     std::uint32_t idle = 0;
     while (par.remaining.load(std::memory_order_acquire) > 0) {
-        std::uint32_t i = 0;
-        if (!par.ready.pop(i)) {
-            // Nothing runnable until a node in progress finishes: a short spin, then let others in.
+        std::uint32_t t = 0;
+        if (!par.ready.pop(t)) {
+            // Nothing runnable until a task in progress finishes: a short spin, then let others in.
             cpu_relax();
             if (++idle % 64 == 0) sched_yield();
             continue;
         }
         idle = 0;
-        par.non_finite[i] = self.run_node(run, i, taps) ? 1 : 0;
-        const PlanNode& node = plan.nodes[i];
-        for (std::uint32_t d = 0; d < node.dependant_count; ++d) {
-            const std::uint32_t j = plan.dependants[node.first_dependant + d];
+        self.run_task(run, t, taps, par.non_finite.data());
+        const PlanTask& task = plan.tasks[t];
+        for (std::uint32_t d = 0; d < task.dependant_count; ++d) {
+            const std::uint32_t j = plan.dependants[task.first_dependant + d];
             if (par.waiting[j].fetch_sub(1, std::memory_order_acq_rel) == 1) par.ready.push(j);
         }
         par.remaining.fetch_sub(1, std::memory_order_acq_rel);
     }
 }
 
-bool Executor::run_node(const Run& run, std::uint32_t index, StripIo::SendTap* taps) noexcept {
+void Executor::run_task(const Run& run, std::uint32_t index, StripIo::SendTap* taps,
+                        std::uint8_t* non_finite) noexcept {
+    const PlanTask& task = plan_->tasks[index];
+    if (task.node_count == 1) {
+        non_finite[task.first_node] = run_node(run, task.first_node, taps) ? 1 : 0;
+        return;
+    }
+    // A group of tracks: each strip's front part, then the EQs of all in lanes (a strip whose
+    // EQ glides or fades runs its own), the compressors of all together, then each strip's back
+    // part.
+    RenderPlan& plan = *plan_;
+    dsp::EqLaneSet lanes;
+    for (std::uint32_t m = 0; m < task.node_count; ++m) {
+        const std::uint32_t i = task.first_node + m;
+        const StripIo io = node_io(run, i, taps);
+        Strip& strip = *plan.nodes[i].strip;
+        strip.process_front(io, run.frames);
+        const std::uint32_t nch = strip.channels();
+        bool steady = lanes.lanes + nch <= dsp::eq_lane_count;
+        for (std::uint32_t c = 0; c < nch && steady; ++c)
+            steady = strip.eq().steady_stages(c, lanes.coefficients[lanes.lanes + c], lanes.state[lanes.lanes + c],
+                                              lanes.stages[lanes.lanes + c]);
+        if (!steady) {
+            strip.eq().process(io.output, nch, run.frames);
+            continue;
+        }
+        for (std::uint32_t c = 0; c < nch; ++c) lanes.buffer[lanes.lanes++] = io.output[c];
+    }
+    dsp::run_eq_lanes(lanes, run.frames);
+    dsp::Compressor* compressors[max_track_group];
+    float* const* buffers[max_track_group];
+    std::uint32_t channels[max_track_group];
+    float* outputs[max_track_group][2];
+    for (std::uint32_t m = 0; m < task.node_count; ++m) {
+        const std::uint32_t i = task.first_node + m;
+        Strip& strip = *plan.nodes[i].strip;
+        compressors[m] = &strip.compressor();
+        outputs[m][0] = plan.channel(plan.nodes[i].out_buffer, 0) + run.pos;
+        outputs[m][1] = plan.channel(plan.nodes[i].out_buffer, 1) + run.pos;
+        buffers[m] = outputs[m];
+        channels[m] = strip.channels();
+    }
+    dsp::Compressor::process_group(compressors, buffers, channels, task.node_count, run.frames);
+    for (std::uint32_t m = 0; m < task.node_count; ++m) {
+        const std::uint32_t i = task.first_node + m;
+        non_finite[i] = plan.nodes[i].strip->process_back(node_io(run, i, taps), run.frames) ? 1 : 0;
+    }
+}
+
+StripIo Executor::node_io(const Run& run, std::uint32_t index, StripIo::SendTap* taps) noexcept {
     RenderPlan& plan = *plan_;
     const PlanNode& node = plan.nodes[index];
-    const std::uint32_t pos = run.pos, frames = run.frames;
-    const std::size_t bytes = frames * sizeof(float);
+    const std::uint32_t pos = run.pos;
     StripIo io;
-    float* out[2] = {plan.channel(node.out_buffer, 0) + pos, plan.channel(node.out_buffer, 1) + pos};
-    io.output[0] = out[0];
-    io.output[1] = out[1];
+    io.output[0] = plan.channel(node.out_buffer, 0) + pos;
+    io.output[1] = plan.channel(node.out_buffer, 1) + pos;
     if (node.kind == PlanNode::Kind::track) {
         for (std::uint32_t c = 0; c < node.input_channels && c < 2; ++c) {
             const std::uint32_t ch = node.input_channel + c;
@@ -181,6 +229,28 @@ bool Executor::run_node(const Run& run, std::uint32_t index, StripIo::SendTap* t
             io.input[c] = present ? run.inputs[ch] + run.call_offset + pos : nullptr;
         }
     } else {
+        io.input[0] = io.output[0];
+        io.input[1] = io.output[1];
+    }
+    for (std::uint32_t s = 0; s < node.send_count; ++s) {
+        const SendTapPlan& t = plan.send_taps[node.first_send + s];
+        taps[s] = {t.slot, {plan.channel(t.buffer, 0) + pos, plan.channel(t.buffer, 1) + pos}};
+    }
+    io.sends = taps;
+    io.send_count = node.send_count;
+    io.effects = plan.effects.data() + node.first_effect;
+    io.effect_count = node.effect_count;
+    return io;
+}
+
+bool Executor::run_node(const Run& run, std::uint32_t index, StripIo::SendTap* taps) noexcept {
+    RenderPlan& plan = *plan_;
+    const PlanNode& node = plan.nodes[index];
+    const std::uint32_t pos = run.pos, frames = run.frames;
+    const std::size_t bytes = frames * sizeof(float);
+    const StripIo io = node_io(run, index, taps);
+    float* out[2] = {io.output[0], io.output[1]};
+    if (node.kind != PlanNode::Kind::track) {
         // The bus sum, in the plan's fixed order: bit-identical under any schedule.
         std::memset(out[0], 0, bytes);
         std::memset(out[1], 0, bytes);
@@ -192,18 +262,7 @@ bool Executor::run_node(const Run& run, std::uint32_t index, StripIo::SendTap* t
                 for (std::uint32_t i = 0; i < frames; ++i) dst[i] += src[i];
             }
         }
-        io.input[0] = out[0];
-        io.input[1] = out[1];
     }
-    for (std::uint32_t s = 0; s < node.send_count; ++s) {
-        const SendTapPlan& t = plan.send_taps[node.first_send + s];
-        taps[s] = {t.slot, {plan.channel(t.buffer, 0) + pos, plan.channel(t.buffer, 1) + pos}};
-    }
-    io.sends = taps;
-    io.send_count = node.send_count;
-    io.effects = plan.effects.data() + node.first_effect;
-    io.effect_count = node.effect_count;
-
     const bool non_finite = node.strip->process(io, frames);
     if (node.kind == PlanNode::Kind::master) {
         if (plan.master_chain != nullptr) plan.master_chain->process(out[0], out[1], frames);

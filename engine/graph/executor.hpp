@@ -5,12 +5,14 @@
 // plan's nodes between those frames, copy the master to the host, publish meters and report
 // events. Everything here is wait-free: no allocation, lock, I/O or exception once constructed.
 //
-// Nodes run serially in plan order, or, with worker threads and a plan of at least
-// `parallel_min_nodes` nodes, in parallel by dependency counting: every node whose inputs are
-// ready goes into the plan's ready queue, the audio thread and the workers take nodes from it,
-// and finishing a node counts down its dependants, queueing those that reach zero. The output is
-// the same bit for bit whatever the schedule: each node's processing reads only finished inputs,
-// and a bus sums them in the plan's fixed order.
+// The plan's tasks (a group of tracks, or one bus) run serially in plan order, or, with worker
+// threads and a plan of at least `parallel_min_nodes` nodes, in parallel by dependency counting:
+// every task whose inputs are ready goes into the plan's ready queue, the audio thread and the
+// workers take tasks from it, and finishing a task counts down its dependants, queueing those that
+// reach zero. A group of tracks runs its strips' EQs together in SIMD lanes (dsp/eq_lanes.hpp).
+// The output is the same bit for bit whatever the schedule and the grouping: each node's
+// processing reads only finished inputs, a bus sums them in the plan's fixed order, and the lanes
+// compute exactly what each strip's own EQ would.
 #pragma once
 
 #include <atomic>
@@ -76,6 +78,11 @@ private:
                    std::uint32_t call_offset, std::uint32_t pos, std::uint32_t frames) noexcept;
     /// Runs one node; true if its strip went non-finite (an event to report).
     bool run_node(const Run& run, std::uint32_t index, StripIo::SendTap* taps) noexcept;
+    /// Runs one task (a node, or a group of tracks); sets non_finite[node] for each of its nodes.
+    void run_task(const Run& run, std::uint32_t index, StripIo::SendTap* taps, std::uint8_t* non_finite) noexcept;
+    /// The inputs, outputs, sends and inserts of node `index` for this run (a bus's input is its
+    /// output buffer, where run_node() sums).
+    StripIo node_io(const Run& run, std::uint32_t index, StripIo::SendTap* taps) noexcept;
     static void parallel_job(void* run, std::uint32_t participant) noexcept;
     void drain_queue() noexcept;
     void apply_due(std::uint32_t pos) noexcept;

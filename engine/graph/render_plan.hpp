@@ -4,9 +4,10 @@
 // through a wait-free mailbox, and deleted on the control side after the audio thread hands it
 // back. It never changes once published.
 //
-// Nodes are in dependency order: running them front to back is a valid serial schedule. Each node
-// also carries its dependants and an initial dependency count, so a parallel scheduler can start
-// every node whose count is zero and release dependants as nodes finish.
+// Nodes are in dependency order: running them front to back is a valid serial schedule. Tasks
+// cover the nodes in the same order (tracks in groups, every other node alone); each task carries
+// its dependants and an initial dependency count, so a parallel scheduler can start every task
+// whose count is zero and release dependants as tasks finish.
 #pragma once
 
 #include <atomic>
@@ -41,17 +42,23 @@ struct PlanNode {
     std::uint32_t first_effect = 0;
     std::uint32_t effect_count = 0;
 
-    // For a parallel scheduler: plan.dependants[first_dependant ...] are the nodes that consume
-    // this node's buffers; `dependencies` is how many distinct nodes this one waits for.
-    std::uint32_t first_dependant = 0;
-    std::uint32_t dependant_count = 0;
-    std::uint32_t dependencies = 0;
-
     std::uint32_t latency_frames = 0;  // from the track inputs to this node's output
 };
 
-/// The nodes that may run now, for a parallel run of the plan: each node is pushed exactly once
-/// per run, so `slots` needs one entry per node. Lock-free: a push claims a slot with one
+/// What a scheduler runs as one piece: one node, or a group of tracks (consecutive nodes) whose
+/// EQs run together in SIMD lanes (dsp/eq_lanes.hpp).
+struct PlanTask {
+    std::uint32_t first_node = 0;
+    std::uint32_t node_count = 1;
+    // For a parallel scheduler: plan.dependants[first_dependant ...] are the tasks that consume
+    // this task's buffers; `dependencies` is how many distinct tasks this one waits for.
+    std::uint32_t first_dependant = 0;
+    std::uint32_t dependant_count = 0;
+    std::uint32_t dependencies = 0;
+};
+
+/// The tasks that may run now, for a parallel run of the plan: each task is pushed exactly once
+/// per run, so `slots` needs one entry per task. Lock-free: a push claims a slot with one
 /// fetch_add and fills it; a pop claims the next filled slot with a compare-exchange (and waits the
 /// few instructions between a push's claim and its fill).
 class ReadyQueue {
@@ -85,10 +92,10 @@ private:
     std::atomic<std::uint32_t> head_{0}, tail_{0};
 };
 
-/// The per-run state of a parallel run: dependency counters, the ready queue, nodes still to
-/// finish, and what each node reported. Reset by the audio thread at the start of each run.
+/// The per-run state of a parallel run: dependency counters and the ready queue (per task), tasks
+/// still to finish, and what each node reported. Reset by the audio thread at the start of each run.
 struct ParallelState {
-    explicit ParallelState(std::size_t nodes) : waiting(nodes), ready(nodes), non_finite(nodes, 0) {}
+    ParallelState(std::size_t tasks, std::size_t nodes) : waiting(tasks), ready(tasks), non_finite(nodes, 0) {}
     std::vector<std::atomic<std::uint32_t>> waiting;
     ReadyQueue ready;
     std::atomic<std::uint32_t> remaining{0};
@@ -102,6 +109,7 @@ struct SendTapPlan {
 
 struct RenderPlan {
     std::vector<PlanNode> nodes;  // topological order: every node after the nodes it reads
+    std::vector<PlanTask> tasks;  // in the same order
     std::vector<std::uint32_t> bus_inputs;
     std::vector<SendTapPlan> send_taps;
     std::vector<EffectUnit*> effects;
@@ -110,7 +118,7 @@ struct RenderPlan {
     std::uint32_t buffer_count = 0;
     std::uint32_t max_block_frames = 0;
     std::vector<float> buffer_storage;  // buffer_count stereo buffers of max_block_frames
-    std::unique_ptr<ParallelState> parallel;  // for a parallel run; sized to the nodes
+    std::unique_ptr<ParallelState> parallel;  // for a parallel run; sized to the tasks
 
     std::uint32_t latency_frames = 0;
     MasterChain* master_chain = nullptr;  // runs on the master's output

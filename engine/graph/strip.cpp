@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "dsp/db.hpp"
+#include "dsp/reduce.hpp"
 
 namespace rtmix::engine {
 
@@ -193,6 +194,14 @@ void Strip::clear_dsp_state(const StripIo& io) noexcept {
 }
 
 bool Strip::process(const StripIo& io, std::uint32_t frames) noexcept {
+    process_front(io, frames);
+    float* work[2] = {io.output[0], io.output[1]};
+    eq_.process(work, channels_, frames);
+    comp_.process(work, channels_, frames);
+    return process_back(io, frames);
+}
+
+void Strip::process_front(const StripIo& io, std::uint32_t frames) noexcept {
     const std::uint32_t nch = channels_;
     float* work[2] = {io.output[0], io.output[1]};
 
@@ -210,14 +219,17 @@ bool Strip::process(const StripIo& io, std::uint32_t frames) noexcept {
 
     run_alignment_delay(work, frames);
     for (std::uint32_t e = 0; e < io.effect_count; ++e) io.effects[e]->process(work[0], work[1], frames);
-    eq_.process(work, nch, frames);
-    comp_.process(work, nch, frames);
+}
+
+bool Strip::process_back(const StripIo& io, std::uint32_t frames) noexcept {
+    const std::uint32_t nch = channels_;
+    float* work[2] = {io.output[0], io.output[1]};
+    float* ramp = ramps_.data() + 4 * static_cast<std::size_t>(max_block_frames_);
     max_reduction_db_ = std::min(max_reduction_db_, comp_.block_max_reduction_db());
 
     // A NaN or Inf stops here: zero the strip, clear the memories it would poison, report once.
     float energy = 0.0f;
-    for (std::uint32_t c = 0; c < nch; ++c)
-        for (std::uint32_t i = 0; i < frames; ++i) energy += work[c][i] * work[c][i];
+    for (std::uint32_t c = 0; c < nch; ++c) energy += dsp::energy(work[c], frames);
     bool report = false;
     if (!std::isfinite(energy)) {
         for (std::uint32_t c = 0; c < nch; ++c) std::fill(work[c], work[c] + frames, 0.0f);
@@ -269,13 +281,8 @@ bool Strip::process(const StripIo& io, std::uint32_t frames) noexcept {
     // Meters.
     for (int c = 0; c < 2; ++c) {
         const float* y = io.output[c];
-        float peak = block_peak_[c];
         float sum = 0.0f;
-        for (std::uint32_t i = 0; i < frames; ++i) {
-            peak = std::max(peak, std::fabs(y[i]));
-            sum += y[i] * y[i];
-        }
-        block_peak_[c] = peak;
+        dsp::peak_and_energy(y, frames, block_peak_[c], sum);
         // The one-pole mean square advanced over the whole run at once: exact for steady signals.
         const float decay = std::pow(rms_coef_, static_cast<float>(frames));
         mean_square_[c] = decay * mean_square_[c] + (1.0f - decay) * (sum / static_cast<float>(frames));

@@ -60,6 +60,16 @@ public:
     /// the DSP state cleared) and this is the first block of such an episode. Audio thread.
     bool process(const StripIo& io, std::uint32_t frames) noexcept;
 
+    /// process() in four steps, for a group of strips run together: process_front() (input
+    /// stage, alignment delay, inserts) leaves the signal in io.output; then the EQ runs on it (in
+    /// lanes, dsp/eq_lanes.hpp, or by eq().process()), then the compressor (by
+    /// dsp::Compressor::process_group() or compressor().process()); then process_back()
+    /// (everything after the compressor) returns what process() returns.
+    void process_front(const StripIo& io, std::uint32_t frames) noexcept;
+    dsp::Equalizer& eq() noexcept { return eq_; }
+    dsp::Compressor& compressor() noexcept { return comp_; }
+    bool process_back(const StripIo& io, std::uint32_t frames) noexcept;
+
     /// Publishes the meters accumulated since the last call; `frames` is how much audio that was.
     void publish_meter(std::uint32_t frames) noexcept;
     void reset_meter_holds() noexcept;

@@ -48,6 +48,10 @@ struct EngineOptions {
     /// server's client priority); 0 leaves them at normal priority. A refusal (no rtprio
     /// permission) is reported once by poll_events() and the workers run at normal priority.
     int worker_priority = 0;
+    /// Tracks run in groups of up to this many (1 to 8) as one piece of work; the steady EQs of
+    /// a group's tracks run side by side in SIMD lanes (AVX-512, AVX2 or SSE2, chosen at run
+    /// time). 1 runs every track alone. The output is the same bit for bit whatever the number.
+    std::uint32_t track_group = 8;
     /// Runs first on every worker thread (a host may name it, pin it, or mark it for tests).
     std::function<void()> on_worker_start = {};
 };
@@ -184,5 +188,10 @@ private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+/// The instruction set the EQ lanes use on this machine (see EngineOptions::track_group):
+/// "avx512", "avx2" or "portable" (SSE2 on x86-64). Chosen when the library loads; the
+/// environment variable RTMIX_SIMD=avx2 or =sse2 caps it, for comparisons.
+const char* simd_instruction_set() noexcept;
 
 }  // namespace rtmix
