@@ -296,6 +296,33 @@ TEST_CASE("a stem streams to the master sample for sample after the fade-in", "[
     CHECK(player.stream_stats().underruns == 0);
 }
 
+TEST_CASE("the first callback plays at the session's values without a glide from the defaults", "[stream]") {
+    // No settling run here: the player must settle its values itself before the first callback.
+    // The smoothers start at the defaults (0 dB, centre, EQ flat); left alone, the first 20 ms
+    // would glide from there to -40 dB hard left.
+    TempDir dir;
+    const std::int64_t frames = 9600;
+    test::write_audio(dir / "stems/a.wav", {stem_samples(frames)}, 48000);
+    const Session session = load_session(dir, R"(
+[session]
+sample_rate = 48000
+block_frames = 256
+
+[[track]]
+name = "a"
+file = "stems/a.wav"
+gain_db = -40
+pan = -1
+)");
+    Player player(session);
+    REQUIRE(player.wait_until_buffered(5.0));
+    player.play();
+    const Stereo out = run(player, frames);
+    const double g = 0.01;  // -40 dB
+    check_frames(out.left, 0, frames, [&](std::int64_t i) { return g * stem_value(i) * fade_in(i); }, "left");
+    check_frames(out.right, 0, frames, silence, "right (hard left pan)");
+}
+
 TEST_CASE("a centred mono track reaches both sides at the equal-power gain", "[stream]") {
     TempDir dir;
     const std::int64_t frames = 48000;
