@@ -5,7 +5,6 @@
 
 #include "dsp/db.hpp"
 #include "dsp/fast_math.hpp"
-#include "dsp/multiversion.hpp"
 
 namespace rtmix::dsp {
 
@@ -124,7 +123,7 @@ void Compressor::process_group(Compressor* const* compressors, float* const* con
     for (std::uint32_t k = 0; k < m; ++k) run[k]->chunk_phase_ = phase;
 }
 
-RTMIX_AVX2_CLONE bool Compressor::target_chunk(float* const* buffers, std::uint32_t channels, std::uint32_t pos, std::uint32_t n,
+bool Compressor::target_chunk(float* const* buffers, std::uint32_t channels, std::uint32_t pos, std::uint32_t n,
                               float* a) noexcept {
     const CompressorSettings& s = settings_;
     bool at_rest = gr_db_ == 0.0f;
@@ -225,7 +224,7 @@ void Compressor::filter_chunks(Compressor* const* run, float (*a)[chunk_frames],
     }
 }
 
-RTMIX_AVX2_CLONE void Compressor::apply_chunk(float* const* buffers, std::uint32_t channels, std::uint32_t pos, std::uint32_t n,
+void Compressor::apply_chunk(float* const* buffers, std::uint32_t channels, std::uint32_t pos, std::uint32_t n,
                              float* a, bool active) noexcept {
     if (!active) {
         // Gain reduction exactly 0 dB: the gain is the makeup gain alone.

@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include "dsp/db.hpp"
-#include "dsp/multiversion.hpp"
 #include "dsp/reduce.hpp"
 
 namespace rtmix::engine {
@@ -158,7 +157,7 @@ void Strip::apply(ParamId id, std::uint8_t index, float value) noexcept {
     }
 }
 
-RTMIX_AVX2_CLONE void Strip::run_alignment_delay(float* const* work, std::uint32_t frames) noexcept {
+void Strip::run_alignment_delay(float* const* work, std::uint32_t frames) noexcept {
     const std::uint32_t w = write_pos_;
     for (std::uint32_t c = 0; c < channels_; ++c) {
         float* ring = ring_[c].data();
@@ -202,7 +201,7 @@ bool Strip::process(const StripIo& io, std::uint32_t frames) noexcept {
     return process_back(io, frames);
 }
 
-RTMIX_AVX2_CLONE void Strip::process_front(const StripIo& io, std::uint32_t frames) noexcept {
+void Strip::process_front(const StripIo& io, std::uint32_t frames) noexcept {
     const std::uint32_t nch = channels_;
     float* work[2] = {io.output[0], io.output[1]};
 
@@ -222,7 +221,7 @@ RTMIX_AVX2_CLONE void Strip::process_front(const StripIo& io, std::uint32_t fram
     for (std::uint32_t e = 0; e < io.effect_count; ++e) io.effects[e]->process(work[0], work[1], frames);
 }
 
-RTMIX_AVX2_CLONE bool Strip::process_back(const StripIo& io, std::uint32_t frames) noexcept {
+bool Strip::process_back(const StripIo& io, std::uint32_t frames) noexcept {
     const std::uint32_t nch = channels_;
     float* work[2] = {io.output[0], io.output[1]};
     float* ramp = ramps_.data() + 4 * static_cast<std::size_t>(max_block_frames_);
