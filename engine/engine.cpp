@@ -28,7 +28,7 @@ Status Engine::set(std::string_view path, std::string_view word, std::uint32_t s
     double value = 0.0;
     if (Status s = parse_word(p, path, word, value); !s) return s;
     // A word names a valid choice already; numbers and booleans given as text are checked as such.
-    if (p.spec->kind == ValueKind::word) return impl_->set_resolved(p, value, sample_offset);
+    if (p.param->kind == ValueKind::word) return impl_->set_resolved(p, value, sample_offset);
     return impl_->set_number(path, value, sample_offset);
 }
 
@@ -36,7 +36,7 @@ Status Engine::get(std::string_view path, double& value) const {
     std::lock_guard lock(impl_->mutex);
     ResolvedParam p;
     if (Status s = resolve_param(impl_->model, path, impl_->options.sample_rate, p); !s) return s;
-    value = read_param(p, impl_->options.sample_rate);
+    value = read_param(p);
     return {};
 }
 
@@ -44,18 +44,36 @@ Status Engine::get(std::string_view path, std::string& word) const {
     std::lock_guard lock(impl_->mutex);
     ResolvedParam p;
     if (Status s = resolve_param(impl_->model, path, impl_->options.sample_rate, p); !s) return s;
-    if (p.spec->kind != ValueKind::word)
+    if (p.param->kind != ValueKind::word)
         return {Status::Code::invalid_value,
                 fmt::format("{} is a {}, not a word: read it as a number", path,
-                            p.spec->kind == ValueKind::boolean ? "boolean (0 or 1)" : "number")};
-    const auto index = static_cast<std::size_t>(read_param(p, impl_->options.sample_rate));
-    word = std::string(p.spec->words[std::min(index, p.spec->words.size() - 1)]);
+                            p.param->kind == ValueKind::boolean ? "boolean (0 or 1)" : "number")};
+    const auto index = static_cast<std::size_t>(read_param(p));
+    word = std::string(p.param->words[std::min(index, p.param->words.size() - 1)]);
     return {};
 }
 
 std::vector<std::string> Engine::parameter_paths() const {
     std::lock_guard lock(impl_->mutex);
     return all_param_paths(impl_->model);
+}
+
+Status Engine::parameter_info(std::string_view path, ParameterInfo& out) const {
+    std::lock_guard lock(impl_->mutex);
+    ResolvedParam p;
+    if (Status s = resolve_param(impl_->model, path, impl_->options.sample_rate, p); !s) return s;
+    out = describe(p, std::string(path));
+    return {};
+}
+
+std::vector<ParameterInfo> Engine::parameters() const {
+    std::lock_guard lock(impl_->mutex);
+    std::vector<ParameterInfo> out;
+    for (std::string& path : all_param_paths(impl_->model)) {
+        ResolvedParam p;
+        if (resolve_param(impl_->model, path, impl_->options.sample_rate, p).ok()) out.push_back(describe(p, std::move(path)));
+    }
+    return out;
 }
 
 void Engine::process(const float* const* inputs, std::uint32_t input_channels, float* const* outputs,
@@ -83,7 +101,7 @@ Status Engine::reset_meters() {
     impl_->collect();
     std::vector<ParamChange> changes(1);
     changes[0].target = nullptr;
-    changes[0].id = ParamId::reset_meters;
+    changes[0].param = reset_meters_command;
     return impl_->push(changes);
 }
 

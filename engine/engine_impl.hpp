@@ -13,13 +13,14 @@
 
 #include <fmt/format.h>
 
-#include "control/param_apply.hpp"
-#include "control/param_table.hpp"
+#include "control/params.hpp"
 #include "control/plan_mailbox.hpp"
 #include "graph/compile.hpp"
 #include "graph/executor.hpp"
+#include "processors/master_chain.hpp"
+#include "processors/limiter.hpp"
 #include "rtmix/engine.hpp"
-#include "session/model.hpp"
+#include "model/model.hpp"
 
 namespace rtmix {
 
@@ -79,22 +80,50 @@ struct Engine::Impl {
     std::vector<Retired> graveyard;
     std::unordered_map<std::uint32_t, std::string> removed_paths;
 
+    ProcessorSetup setup() const { return {options.sample_rate, options.smoothing_ms, options.max_block_frames}; }
+
     /// A new strip with the next stable id and its audio-side state (allocated here, on the
-    /// control side); the caller adds it to the model.
+    /// control side), every value at its default; the caller adds it to the model.
     StripModel new_strip(StripKind kind, std::string_view name, std::uint32_t channels) {
         StripModel m;
         m.id = kind == StripKind::master ? 0 : model.next_id++;
         m.kind = kind;
         m.name = std::string(name);
         m.channels = channels;
+        for (const ParamInfo& p : strip_params()) m.values.push_back(p.def);
         m.strip = std::make_shared<Strip>(m.id, channels, options.sample_rate, options.smoothing_ms,
                                           options.max_block_frames);
+        m.eq = SlotModel::make(eq_kind, {}, &m.strip->eq_processor());
+        m.compressor = SlotModel::make(compressor_kind, {}, &m.strip->compressor_processor());
         if (kind == StripKind::master) {
             m.chain = std::make_shared<MasterChain>(options.sample_rate, options.smoothing_ms, options.loudness_meter);
-            for (std::uint8_t p = 0; p < m.limiter.size(); ++p)
-                if (p <= static_cast<std::uint8_t>(dsp::LimiterParam::lookahead_ms))
-                    m.limiter[p] = dsp::limiter_range(static_cast<dsp::LimiterParam>(p)).def;
+            m.limiter = SlotModel::make(limiter_kind, master_limiter_params(), m.chain.get());
         }
+        return m;
+    }
+
+    /// A new insert of `kind`, on and at its defaults, not yet visible to the audio thread.
+    InsertModel new_insert(const ProcessorKind& kind, std::string name, bool pre) {
+        const std::span<const ParamInfo> own = kind.info.params;
+        const auto own_enabled = static_cast<std::uint32_t>(
+            std::find_if(own.begin(), own.end(), [](const ParamInfo& p) { return p.key == "enabled"; }) - own.begin());
+        const std::span<const ParamInfo> extras = insert_params(kind.info);
+        const auto first = static_cast<std::uint16_t>(extras.empty() ? 0 : extras.data() - insert_params().data());
+        const auto count = static_cast<std::uint16_t>(extras.size());
+        InsertModel m;
+        m.name = std::move(name);
+        m.pre = pre;
+        const std::uint32_t max_latency = kind.max_latency_frames ? kind.max_latency_frames(options.sample_rate) : 0;
+        const auto own_count = static_cast<std::uint16_t>(own.size() * kind.info.groups);
+        m.unit = std::make_shared<Insert>(kind.create(setup()), setup(), own_count, first, count, kind.info.stereo,
+                                          max_latency);
+        m.slot = SlotModel::make(kind, extras, m.unit.get());
+        if (own_enabled < own.size()) {  // an insert is on when added
+            m.slot.values[own_enabled] = 1.0;
+            m.unit->apply(static_cast<std::uint16_t>(own_enabled), 0, 1.0f);
+        }
+        m.latency = m.slot.latency_frames(options.sample_rate);
+        m.unit->apply(Insert::set_latency, 0, static_cast<float>(m.latency));
         return m;
     }
 
@@ -127,9 +156,9 @@ struct Engine::Impl {
         bool changed = false;
         auto sweep = [&](StripModel& s) {
             changed |= std::erase_if(s.sends, [&](SendModel& send) { return send.fade.active() && done(send.fade); }) > 0;
-            changed |= std::erase_if(s.effects, [&](EffectModel& e) {
-                           if (!e.fade.active() || !done(e.fade)) return false;
-                           retire(e.unit);
+            changed |= std::erase_if(s.inserts, [&](InsertModel& i) {
+                           if (!i.fade.active() || !done(i.fade)) return false;
+                           retire(i.unit);
                            return true;
                        }) > 0;
         };
@@ -138,7 +167,7 @@ struct Engine::Impl {
         changed |= std::erase_if(model.fading, [&](StripModel& s) {
                        if (!done(s.fade)) return false;
                        retire(s.strip);
-                       for (EffectModel& e : s.effects) retire(e.unit);
+                       for (InsertModel& i : s.inserts) retire(i.unit);
                        return true;
                    }) > 0;
         if (changed) publish();
@@ -155,10 +184,20 @@ struct Engine::Impl {
 
     /// Frames the master limiter delays the mix by: its lookahead while enabled.
     std::uint32_t master_latency() const {
-        const StripModel& m = model.strips.front();
-        const auto at = [&](dsp::LimiterParam p) { return m.limiter[static_cast<std::size_t>(p)]; };
-        if (at(dsp::LimiterParam::enabled) == 0.0f) return 0;
-        return dsp::Limiter::latency_frames_for(options.sample_rate, at(dsp::LimiterParam::lookahead_ms));
+        const SlotModel& limiter = model.strips.front().limiter;
+        if (limiter.values[limiter.own_count()] == 0.0) return 0;  // master_limiter_params(): enabled
+        return limiter.latency_frames(options.sample_rate);
+    }
+
+    /// Takes an insert out: it crossfades to its dry input, and the plan drops it once that has
+    /// played (finish_fades). Its path is free at once.
+    Status remove_insert(InsertModel& insert) {
+        if (Status st = room_for(1); !st) return st;
+        std::vector<ParamChange> changes(1);
+        changes[0].target = insert.unit.get();
+        changes[0].param = Insert::fade_out;
+        insert.fade.sequence = sequence + 1;
+        return commit_topology(changes);
     }
 
     void retire(std::shared_ptr<void> object) { graveyard.push_back({std::move(object), sequence}); }
@@ -205,7 +244,7 @@ struct Engine::Impl {
         // Without a solo, a routing change leaves every effective mute as it was; with one, it
         // may change the mute of any strip (and of one more, a strip being added).
         bool any_solo = false;
-        for (const auto& s : model.strips) any_solo = any_solo || s.solo;
+        for (const auto& s : model.strips) any_solo = any_solo || s.flag(StripMessage::solo);
         const std::size_t mutes = any_solo ? model.strips.size() + 1 : 0;
         return room_for_messages(n + mutes);
     }
@@ -232,27 +271,36 @@ struct Engine::Impl {
 
     /// Sets a resolved parameter to a valid value: model first, then the messages; all or nothing.
     Status set_resolved(const ResolvedParam& p, double value, std::uint32_t sample_offset) {
-        const double old = read_param(p, options.sample_rate);
+        const double old = read_param(p);
         write_param(p, value, options.sample_rate);
         std::vector<ParamChange> changes;
         param_changes(p, changes);
         std::vector<bool> mutes;
-        const Field f = p.spec->field;
-        if (f == Field::mute || f == Field::solo || f == Field::solo_safe) mute_changes(model, mutes, changes);
+        if (affects_mutes(p)) mute_changes(model, mutes, changes);
+        // An insert whose latency this changes: its dry path follows.
+        std::uint32_t insert_latency = 0;
+        if (p.insert != nullptr && p.param->latency) {
+            insert_latency = p.insert->slot.latency_frames(options.sample_rate);
+            ParamChange c;
+            c.target = p.insert->unit.get();
+            c.param = Insert::set_latency;
+            c.value = static_cast<float>(insert_latency);
+            changes.push_back(c);
+        }
         if (Status s = push(changes, sample_offset); !s) {
             write_param(p, old, options.sample_rate);
             return s;
         }
         if (!mutes.empty()) commit_mutes(model, mutes);
-        if (f == Field::limiter) latency = master_latency();
+        if (p.insert != nullptr && p.param->latency) p.insert->latency = insert_latency;
+        if (p.param->latency) latency = master_latency();
         return {};
     }
 
     Status set_number(std::string_view path, double value, std::uint32_t sample_offset) {
         ResolvedParam p;
         if (Status s = resolve_param(model, path, options.sample_rate, p); !s) return s;
-        if (std::isinf(value) && value < 0 && (p.spec->field == Field::gain_db || p.spec->field == Field::send_level_db))
-            value = p.min;  // -inf dB: silence
+        if (std::isinf(value) && value < 0 && p.param->minus_inf) value = p.min;  // -inf dB: silence
         if (Status s = validate_number(p, path, value); !s) return s;
         return set_resolved(p, value, sample_offset);
     }

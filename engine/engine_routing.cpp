@@ -21,6 +21,17 @@ Status check_name(std::string_view name) {
                         name)};
 }
 
+const char* effect_name(Effect effect) { return effect == Effect::reverb ? "reverb" : "delay"; }
+
+ParamChange strip_message(Strip* strip, StripMessage message, std::uint32_t slot, float value) {
+    ParamChange c;
+    c.target = strip;
+    c.param = message_of(message);
+    c.slot = static_cast<std::uint8_t>(slot);
+    c.value = value;
+    return c;
+}
+
 /// The lowest send slot of `s` not in use (max_sends if all are).
 std::uint32_t free_send_slot(const StripModel& s) {
     std::uint32_t slot = 0;
@@ -78,7 +89,7 @@ Status Engine::remove(std::string_view path) {
             std::erase_if(other.sends, [&](const SendModel& send) { return send.bus_id == id; });
         }
     std::vector<ParamChange> changes(1);
-    changes[0] = {gone.strip.get(), 0, 1.0f, 0, ParamId::mute, 0};
+    changes[0] = strip_message(gone.strip.get(), StripMessage::mute, 0, 1.0f);
     gone.effective_mute = true;
     gone.fade.sequence = impl_->sequence + 1;  // the mute is the first message pushed below
     model.fading.push_back(std::move(gone));
@@ -120,15 +131,14 @@ Status Engine::set_output(std::string_view path, std::string_view destination) {
     const std::uint32_t slot = free_send_slot(*s);
     if (old_output != StripModel::Output::none && slot < max_sends) {
         const std::uint32_t old_id = old_output == StripModel::Output::master ? model.strips.front().id : old_bus;
-        const auto index = static_cast<std::uint8_t>(slot);
-        changes.push_back({strip, 0, 0.0f, 0, ParamId::send_pre_fader, index});
-        changes.push_back({strip, 0, 0.0f, 0, ParamId::send_start, index});
-        changes.push_back({strip, 0, -120.0f, 0, ParamId::send_level_db, index});
-        SendModel old_route{old_id, slot, -120.0f, false, {}};
+        changes.push_back(strip_message(strip, StripMessage::send_pre_fader, slot, 0.0f));
+        changes.push_back(strip_message(strip, StripMessage::send_start, slot, 0.0f));
+        changes.push_back(strip_message(strip, StripMessage::send_level_db, slot, -120.0f));
+        SendModel old_route{old_id, slot, {-120.0, 0.0}, {}};
         old_route.fade.sequence = impl_->sequence + changes.size();
         s->sends.push_back(old_route);
     }
-    if (s->output != StripModel::Output::none) changes.push_back({strip, 0, 0.0f, 0, ParamId::output_fade_in, 0});
+    if (s->output != StripModel::Output::none) changes.push_back(strip_message(strip, StripMessage::output_fade_in, 0, 0.0f));
     return impl_->commit_topology(changes);
 }
 
@@ -151,16 +161,16 @@ Status Engine::add_send(std::string_view path, std::string_view bus_path, double
         return {Status::Code::out_of_range, fmt::format("send level {} dB: out of range [-120, 12]", level_db)};
     if (Status st = impl_->room_for(3); !st) return st;
     const std::uint32_t slot = free_send_slot(*s);
-    s->sends.push_back({bus->id, slot, static_cast<float>(level_db), pre_fader, {}});
+    s->sends.push_back({bus->id, slot, {static_cast<float>(level_db), pre_fader ? 1.0 : 0.0}, {}});
     if (auto cycle = impl_->cycle_after_fades()) {
         s->sends.pop_back();
         return {Status::Code::cycle, fmt::format("a send from {} to {} would make a cycle: {}", path, bus_path, *cycle)};
     }
     Strip* strip = s->strip.get();
     std::vector<ParamChange> changes(3);
-    changes[0] = {strip, 0, static_cast<float>(level_db), 0, ParamId::send_level_db, static_cast<std::uint8_t>(slot)};
-    changes[1] = {strip, 0, pre_fader ? 1.0f : 0.0f, 0, ParamId::send_pre_fader, static_cast<std::uint8_t>(slot)};
-    changes[2] = {strip, 0, 0.0f, 0, ParamId::send_reset, static_cast<std::uint8_t>(slot)};
+    changes[0] = strip_message(strip, StripMessage::send_level_db, slot, static_cast<float>(level_db));
+    changes[1] = strip_message(strip, StripMessage::send_pre_fader, slot, pre_fader ? 1.0f : 0.0f);
+    changes[2] = strip_message(strip, StripMessage::send_reset, slot, 0.0f);
     return impl_->commit_topology(changes);
 }
 
@@ -178,7 +188,7 @@ Status Engine::remove_send(std::string_view path, std::string_view bus_path) {
     if (Status st = impl_->room_for(1); !st) return st;
     // The send's level fades to silence; the plan drops the send once that has played.
     std::vector<ParamChange> changes(1);
-    changes[0] = {s->strip.get(), 0, -120.0f, 0, ParamId::send_level_db, static_cast<std::uint8_t>(it->slot)};
+    changes[0] = strip_message(s->strip.get(), StripMessage::send_level_db, it->slot, -120.0f);
     it->fade.sequence = impl_->sequence + 1;
     return impl_->commit_topology(changes);
 }
@@ -189,30 +199,12 @@ Status Engine::add_effect(std::string_view path, Effect effect) {
     StripModel* s = impl_->model.find_path(path);
     if (s == nullptr) return not_found("bus", path);
     if (s->kind == StripKind::track)
-        return {Status::Code::invalid_value, fmt::format("{}: effects go on buses and the master, not on tracks", path)};
-    const char* name = effect == Effect::reverb ? "reverb" : "delay";
-    for (const auto& e : s->effects)
-        if (e.kind == effect && !e.fade.active())
-            return {Status::Code::duplicate_name, fmt::format("{} has a {} already", path, name)};
+        return {Status::Code::invalid_value,
+                fmt::format("{}: the named effects go on buses and the master; on a track, add an insert", path)};
+    const std::string name = effect_name(effect);
+    if (s->find_insert(name) != nullptr) return {Status::Code::duplicate_name, fmt::format("{} has a {} already", path, name)};
     if (Status st = impl_->room_for(0); !st) return st;
-    EffectModel e;
-    e.kind = effect;
-    const double rate = impl_->options.sample_rate;
-    // Not yet visible to the audio thread: set the defaults directly.
-    if (effect == Effect::reverb) {
-        e.unit = std::make_shared<ReverbUnit>(rate);
-        for (std::uint8_t p = 0; p <= static_cast<std::uint8_t>(dsp::ReverbParam::mix); ++p) {
-            e.values[p] = dsp::reverb_range(static_cast<dsp::ReverbParam>(p)).def;
-            e.unit->apply(ParamId::effect, p, e.values[p]);
-        }
-    } else {
-        e.unit = std::make_shared<DelayUnit>(rate);
-        for (std::uint8_t p = 0; p <= static_cast<std::uint8_t>(dsp::DelayParam::mix); ++p) {
-            e.values[p] = dsp::delay_range(static_cast<dsp::DelayParam>(p)).def;
-            e.unit->apply(ParamId::effect, p, e.values[p]);
-        }
-    }
-    s->effects.push_back(std::move(e));
+    s->inserts.push_back(impl_->new_insert(*find_kind(name), name, true));
     std::vector<ParamChange> changes;
     return impl_->commit_topology(changes);
 }
@@ -222,19 +214,55 @@ Status Engine::remove_effect(std::string_view path, Effect effect) {
     impl_->collect();
     StripModel* s = impl_->model.find_path(path);
     if (s == nullptr) return not_found("bus", path);
-    auto it = std::find_if(s->effects.begin(), s->effects.end(),
-                           [&](const EffectModel& e) { return e.kind == effect && !e.fade.active(); });
-    if (it == s->effects.end())
-        return {Status::Code::unknown_path, fmt::format("{} has no {}", path, effect == Effect::reverb ? "reverb" : "delay")};
-    if (Status st = impl_->room_for(1); !st) return st;
-    // The effect's mix fades to dry (what the bus passes once the effect is gone); the plan drops
-    // it once that has played.
-    const auto mix = static_cast<std::uint8_t>(effect == Effect::reverb ? static_cast<std::uint8_t>(dsp::ReverbParam::mix)
-                                                                       : static_cast<std::uint8_t>(dsp::DelayParam::mix));
-    std::vector<ParamChange> changes(1);
-    changes[0] = {it->unit.get(), 0, 0.0f, 0, ParamId::effect, mix};
-    it->fade.sequence = impl_->sequence + 1;
+    InsertModel* insert = s->find_insert(effect_name(effect));
+    if (insert == nullptr) return {Status::Code::unknown_path, fmt::format("{} has no {}", path, effect_name(effect))};
+    return impl_->remove_insert(*insert);
+}
+
+Status Engine::add_insert(std::string_view path, std::string_view type, InsertPosition position, std::string* out) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->collect();
+    StripModel* s = impl_->model.find_path(path);
+    if (s == nullptr) return not_found("strip", path);
+    const ProcessorKind* kind = find_kind(type);
+    if (kind == nullptr || !kind->info.insert) {
+        std::vector<std::string> types;
+        for (const ProcessorKind* k : kinds())
+            if (k->info.insert) types.emplace_back(k->info.type);
+        std::string list;
+        for (const std::string& t : types) list += (list.empty() ? "" : ", ") + t;
+        const std::string best = closest_match(type, types);
+        return {Status::Code::invalid_value,
+                fmt::format("unknown insert type '{}'{} (expected one of: {})", type,
+                            best.empty() ? "" : fmt::format(" (did you mean '{}'?)", best), list)};
+    }
+    if (Status st = impl_->room_for(0); !st) return st;
+    s->inserts.push_back(impl_->new_insert(*kind, {}, position == InsertPosition::pre));
+    if (out != nullptr) *out = s->path() + "." + s->insert_prefix(s->inserts.back());
+    std::vector<ParamChange> changes;
     return impl_->commit_topology(changes);
+}
+
+Status Engine::remove_insert(std::string_view path) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->collect();
+    const std::size_t dot = path.starts_with("master.") ? 6 : path.find('.', path.find('.') + 1);
+    StripModel* s = dot == std::string_view::npos ? nullptr : impl_->model.find_path(path.substr(0, dot));
+    InsertModel* insert = s == nullptr ? nullptr : s->find_insert(path.substr(dot + 1));
+    if (insert == nullptr) return not_found("insert", path);
+    return impl_->remove_insert(*insert);
+}
+
+std::vector<InsertInfo> Engine::inserts(std::string_view path) const {
+    std::lock_guard lock(impl_->mutex);
+    std::vector<InsertInfo> out;
+    StripModel* s = impl_->model.find_path(path);
+    if (s == nullptr) return out;
+    for (const InsertModel& i : s->inserts)
+        if (!i.fade.active())
+            out.push_back({s->path() + "." + s->insert_prefix(i), std::string(i.slot.kind->info.type),
+                           i.pre ? InsertPosition::pre : InsertPosition::post, i.latency});
+    return out;
 }
 
 Status Engine::batch(const std::function<Status()>& edits) {

@@ -257,3 +257,38 @@ TEST_CASE("rtmix check shows the master limiter, its latency and the loudness ta
     CHECK_THAT(json.out, Contains("\"latency_frames\": 96") &&
                              Contains("\"loudness_target\": {\"preset\": \"apple\", \"target_lufs\": -16.00, \"ceiling_dbtp\": -1.00}"));
 }
+
+TEST_CASE("rtmix params lists every parameter with its value and range, and --json for scripts", "[cli][params]") {
+    TempDir dir;
+    const auto session = write_project(dir).string();
+
+    SECTION("text, filtered to one strip") {
+        const Result r = run_rtmix(dir, {"params", session, "track.a"});
+        CHECK(r.exit_code == 0);
+        CHECK(r.err.empty());
+        const std::vector<std::string> lines = lines_of(r.out);
+        CHECK(lines.size() > 50);
+        for (const std::string& line : lines) CHECK_THAT(line, StartsWith("track.a."));
+        bool pan = false;
+        for (const std::string& line : lines)
+            if (line.starts_with("track.a.pan ")) {
+                pan = true;
+                CHECK_THAT(line, Contains(" -1 ") && Contains("-1 ... 1"));  // the session's value, the range
+            }
+        CHECK(pan);
+    }
+    SECTION("--json: an array of objects with path, kind, unit, min, max, default, words and description") {
+        const Result r = run_rtmix(dir, {"params", session, "--json", "track.a.eq.1.type"});
+        CHECK(r.exit_code == 0);
+        CHECK_THAT(r.out, StartsWith("[") && Contains("\"path\": \"track.a.eq.1.type\"") && Contains("\"kind\": \"word\"") &&
+                              Contains("\"default\": \"off\"") && Contains("\"words\": [\"off\", \"highpass\"") &&
+                              Contains("\"description\": "));
+        const Result gain = run_rtmix(dir, {"params", session, "--json", "track.a.gain_db"});
+        CHECK_THAT(gain.out, Contains("\"unit\": \"dB\", \"min\": -120, \"max\": 12, \"default\": 0, \"value\": 0"));
+    }
+    SECTION("no session file: a usage error") {
+        const Result r = run_rtmix(dir, {"params"});
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.err, Contains("params needs a session file"));
+    }
+}

@@ -267,7 +267,7 @@ TEST_CASE("TPDF dither: the error read back has zero mean and 1/4 LSB^2 variance
     for (const bool dithered : {false, true}) {
         const std::filesystem::path file = dir / (dithered ? "tpdf.wav" : "none.wav");
         {
-            files::AsideWriter w(file, RenderOptions::Format::wav, RenderOptions::Sample::int16, fs,
+            files::AsideWriter w(file, files::Container::wav, files::Encoding::int16, fs,
                                  dithered ? files::DitherMode::tpdf : files::DitherMode::none);
             const std::vector<float> c(n, x);
             w.write(c.data(), c.data(), static_cast<std::uint32_t>(n));
@@ -310,7 +310,7 @@ TEST_CASE("noise-shaped dither moves the error out of 2-5 kHz and keeps its mean
     auto error_band_power = [&](files::DitherMode mode, double lo, double hi, double& mean) {
         const std::filesystem::path file = dir / "d.wav";
         {
-            files::AsideWriter w(file, RenderOptions::Format::wav, RenderOptions::Sample::int16, fs, mode);
+            files::AsideWriter w(file, files::Container::wav, files::Encoding::int16, fs, mode);
             w.write(signal.data(), signal.data(), static_cast<std::uint32_t>(n));
             w.commit();
         }

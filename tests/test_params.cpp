@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "control/param_table.hpp"
+#include <fmt/format.h>
 
 #include "harness.hpp"
 
@@ -123,38 +123,96 @@ TEST_CASE("names and routing requests are validated", "[params]") {
     CHECK(e.input_channels() == 3);  // x reads channel 0, y channels 1 and 2
 }
 
-TEST_CASE("docs/parameters.md documents every parameter with its range", "[params][docs]") {
+namespace {
+
+/// The cells of a Markdown table row "| a | b | c |".
+std::vector<std::string> cells(const std::string& line) {
+    std::vector<std::string> out;
+    std::size_t at = line.find('|');
+    while (at != std::string::npos) {
+        const std::size_t next = line.find('|', at + 1);
+        if (next == std::string::npos) break;
+        std::string cell = line.substr(at + 1, next - at - 1);
+        while (!cell.empty() && cell.front() == ' ') cell.erase(cell.begin());
+        while (!cell.empty() && cell.back() == ' ') cell.pop_back();
+        out.push_back(cell);
+        at = next;
+    }
+    return out;
+}
+
+/// A number as the docs write it: a real minus sign.
+std::string doc_number(double v) {
+    std::ostringstream o;
+    o << v;
+    std::string s = o.str();
+    if (s[0] == '-') s.replace(0, 1, "\u2212");
+    return s;
+}
+
+/// Checks the row of `path` against its declaration: "| `path` | unit | range | default | notes |".
+void check_row(const std::string& doc, const std::string& path, const ParamInfo& p) {
+    INFO(path);
+    const std::size_t row = doc.find("| `" + path + "` |");
+    REQUIRE(row != std::string::npos);
+    const std::string line = doc.substr(row, doc.find('\n', row) - row);
+    const std::vector<std::string> c = cells(line);
+    REQUIRE(c.size() >= 4);
+    switch (p.kind) {
+        case ValueKind::boolean: CHECK(c[1] == "boolean"); break;
+        case ValueKind::word:
+            CHECK(c[1] == "word");
+            for (std::string_view w : p.words) CHECK_THAT(c[2], Catch::Contains(fmt::format("`{}`", w)));
+            CHECK(c[3] == fmt::format("`{}`", p.words[static_cast<std::size_t>(p.def)]));
+            break;
+        case ValueKind::number:
+            CHECK(c[1] == (p.unit.empty() ? std::string("\u2014") : std::string(p.unit)));
+            if (!p.per_second) {
+                CHECK_THAT(c[2], Catch::Contains(doc_number(p.min)) && Catch::Contains(doc_number(p.max)));
+                // The default, as written (to four significant digits at least).
+                std::string d = c[3];
+                if (d.rfind("\u2212", 0) == 0) d.replace(0, 3, 1, '-');
+                if (d.find_first_of("0123456789") == 0 || d[0] == '-')
+                    CHECK(std::stod(d) == Approx(p.def).epsilon(1e-4).margin(1e-9));
+            }
+            break;
+    }
+}
+
+}  // namespace
+
+TEST_CASE("docs/parameters.md documents every parameter with its unit, range and default", "[params][docs]") {
     std::ifstream file(RTMIX_SOURCE_DIR "/docs/parameters.md");
     REQUIRE(file.good());
     std::stringstream text;
     text << file.rdbuf();
     const std::string doc = text.str();
-    for (const engine::ParamSpec& spec : engine::param_specs()) {
-        std::string key(spec.key);
-        switch (spec.scope) {
-            case engine::Scope::eq_band: key = "eq.N." + key; break;
-            case engine::Scope::send: key = "send.BUS." + key; break;
-            case engine::Scope::reverb: key = "reverb." + key; break;
-            case engine::Scope::delay: key = "delay." + key; break;
-            case engine::Scope::limiter: key = "limiter." + key; break;
-            case engine::Scope::strip: break;
-        }
-        // The row of the parameter: "| `key` | unit | range | default |".
-        const std::size_t row = doc.find("| `" + key + "` |");
-        INFO(key);
-        REQUIRE(row != std::string::npos);
-        if (spec.kind == engine::ValueKind::number && spec.field != engine::Field::delay_samples) {
-            const std::string line = doc.substr(row, doc.find('\n', row) - row);
-            auto number = [](double v) {
-                std::ostringstream o;
-                o << v;
-                std::string s = o.str();
-                if (s[0] == '-') s = "\u2212" + s.substr(1);  // the docs use a real minus sign
-                return s;
-            };
-            CHECK_THAT(line, Catch::Contains(number(spec.min)) && Catch::Contains(number(spec.max)));
-        }
+    for (const ParamInfo& p : strip_params()) check_row(doc, std::string(p.key), p);
+    for (const ParamInfo& p : send_params()) check_row(doc, "send.BUS." + std::string(p.key), p);
+    for (const ParamInfo& p : insert_params()) check_row(doc, "insert.N." + std::string(p.key), p);
+    for (const ParamInfo& p : master_limiter_params()) check_row(doc, "limiter." + std::string(p.key), p);
+    // Every processor type's parameters, below its own name ("compressor.ratio", "eq.N.freq_hz").
+    for (const ProcessorInfo* type : processor_types()) {
+        const std::string prefix = std::string(type->type) + (type->groups > 1 ? ".N." : ".");
+        for (const ParamInfo& p : type->params) check_row(doc, prefix + std::string(p.key), p);
     }
+}
+
+TEST_CASE("every declared parameter has a description, a valid range and a default inside it", "[params][docs]") {
+    auto check = [](const ParamInfo& p) {
+        INFO(p.key);
+        CHECK(!p.description.empty());
+        CHECK(p.min <= p.max);
+        CHECK(p.def >= p.min);
+        CHECK(p.def <= p.max);
+        if (p.kind == ValueKind::word) CHECK(p.max == static_cast<double>(p.words.size() - 1));
+        if (p.kind == ValueKind::boolean) CHECK((p.min == 0 && p.max == 1));
+    };
+    for (const ParamInfo& p : strip_params()) check(p);
+    for (const ParamInfo& p : send_params()) check(p);
+    for (const ParamInfo& p : insert_params()) check(p);
+    for (const ProcessorInfo* type : processor_types())
+        for (const ParamInfo& p : type->params) check(p);
 }
 
 TEST_CASE("when the audio thread's pending list is full, changes wait a block and an event says so",

@@ -61,6 +61,26 @@ TEST_CASE("process() neither allocates nor locks under parameter floods and topo
     }
     RTMIX_REQUIRE_OK(e.set("master.limiter.enabled", 1.0));
     RTMIX_REQUIRE_OK(e.set("master.gain_db", 12.0));
+    // Every insert type, on a mono track before its EQ and on a stereo track after its
+    // compressor; their parameters are flooded below, and inserts come and go with the routing.
+    std::vector<std::string> insert_types;
+    for (const ProcessorInfo* type : processor_types())
+        if (type->insert) insert_types.emplace_back(type->type);
+    REQUIRE(insert_types.size() >= 3);
+    for (const std::string& type : insert_types) {
+        RTMIX_REQUIRE_OK(e.add_insert("track.kick", type, InsertPosition::pre));
+        RTMIX_REQUIRE_OK(e.add_insert("track.keys", type));
+    }
+    std::vector<ParameterInfo> insert_params;
+    for (ParameterInfo& p : e.parameters())
+        if (p.path.find(".insert.") != std::string::npos) insert_params.push_back(std::move(p));
+    /// The round's value of an insert parameter: somewhere in its range.
+    auto value_of = [](const ParameterInfo& p, int round) {
+        if (p.kind == ValueKind::word) return static_cast<double>(round % static_cast<int>(p.words.size()));
+        if (p.kind == ValueKind::boolean) return static_cast<double>(round % 2);
+        if (!p.choices.empty()) return p.choices[static_cast<std::size_t>(round) % p.choices.size()];
+        return p.min + (p.max - p.min) * ((round * 37) % 100) / 99.0;
+    };
 
     const std::vector<float> kick = test::sine(60.0, 48000.0, 256, 0.9);
     const std::vector<float> keys = test::sine(440.0, 48000.0, 256, 0.5);
@@ -92,6 +112,10 @@ TEST_CASE("process() neither allocates nor locks under parameter floods and topo
         (void)e.set("track.kick.solo", round % 3 == 0 ? 1.0 : 0.0);
         (void)e.set("master.limiter.ceiling_dbtp", -double(round % 6));
         (void)e.set("master.limiter.release_ms", 50.0 + round % 200);
+        for (int k = 0; k < 4; ++k) {
+            const ParameterInfo& p = insert_params[static_cast<std::size_t>(round * 4 + k) % insert_params.size()];
+            (void)e.set(p.path, value_of(p, round + k), static_cast<std::uint32_t>(round % 100));
+        }
         if (round % 40 == 0) {
             (void)e.reset_meters();
             MasterLoudness loudness{};
@@ -108,6 +132,10 @@ TEST_CASE("process() neither allocates nor locks under parameter floods and topo
             (void)e.set_output("track.keys", edits % 2 == 0 ? "bus.drums" : "master");
             (void)e.remove("track." + name);
             (void)e.remove_effect("bus.drums", Effect::delay);
+            std::string added;
+            if (e.add_insert("bus.drums", insert_types[static_cast<std::size_t>(edits) % insert_types.size()],
+                             InsertPosition::pre, &added).ok())
+                (void)e.remove_insert(added);
             (void)e.remove_send("track.keys", "bus.verb");  // fades out; the re-add takes another slot
             (void)e.add_send("track.keys", "bus.verb", -10.0);
             (void)e.poll_events();

@@ -271,6 +271,38 @@ TEST_CASE("an EQ band without a type, and a reverb on a track, are reported", "[
     }
 }
 
+TEST_CASE("an insert without a type, of an unknown type, or with an unknown key is reported at its place",
+          "[session][errors][inserts]") {
+    TempDir dir;
+    const auto file = dir / "session.toml";
+
+    SECTION("no type: at the insert") {
+        const SessionError e = load_error(dir, kick_track + "inserts = [ { ratio = 8 } ]\n");
+        CHECK_LOCATED(e, file, 4, 13);
+        CHECK_THAT(e.message(), Contains("insert 1 of track 'kick' has no type") && Contains("compressor"));
+    }
+    SECTION("an unknown type: at the type, with the nearest") {
+        const SessionError e = load_error(dir, kick_track + "inserts = [ { type = \"compresor\" } ]\n");
+        CHECK_LOCATED(e, file, 4, 22);
+        CHECK_THAT(e.message(), Contains("unknown insert type 'compresor'") && Contains("did you mean 'compressor'"));
+    }
+    SECTION("an unknown key: at the key, with the nearest of the type's") {
+        const SessionError e = load_error(dir, kick_track + "inserts = [ { type = \"compressor\", rato = 8 } ]\n");
+        CHECK_LOCATED(e, file, 4, 36);
+        CHECK(e.message() == "unknown key 'rato' in insert 1 of track 'kick' (did you mean 'ratio'?)");
+    }
+    SECTION("a position that is neither pre nor post") {
+        const SessionError e = load_error(dir, kick_track + "inserts = [ { type = \"reverb\", position = \"middle\" } ]\n");
+        CHECK_LOCATED(e, file, 4, 43);
+        CHECK_THAT(e.message(), Contains("position = 'middle'") && Contains("\"pre\""));
+    }
+    SECTION("a value out of range: at the value, with the range") {
+        const SessionError e = load_error(dir, kick_track + "inserts = [ { type = \"reverb\" }, { type = \"compressor\", ratio = 200 } ]\n");
+        CHECK_LOCATED(e, file, 4, 65);
+        CHECK_THAT(e.message(), Contains("track.kick.insert.2.ratio = 200") && Contains("[1, 100]"));
+    }
+}
+
 TEST_CASE("a session file that does not exist is reported with its name", "[session][errors]") {
     TempDir dir;
     const auto file = dir / "nothing.toml";
@@ -425,6 +457,49 @@ eq = [ { type = "highshelf", freq_hz = 10000, gain_db = 1.0 } ]
     CHECK(get("master.eq.1.type") == 4.0);  // highshelf
     CHECK(get("master.eq.1.freq_hz") == Approx(10000.0));
     CHECK(get("master.eq.1.gain_db") == 1.0);
+}
+
+TEST_CASE("an inserts list builds the inserts in order, at their positions, with their values", "[session][inserts]") {
+    TempDir dir;
+    write_stem(dir / "stems/kick.wav");
+    const Session session = Session::load(write_session(dir, kick_track + R"(inserts = [ { type = "compressor", ratio = 8, mix = 0.5 },
+            { type = "reverb", position = "pre", decay_s = 1.25, enabled = false } ]
+[[bus]]
+name = "verb"
+reverb = { decay_s = 3 }
+delay = {}
+)"));
+    const SessionStrip& kick = session.strips().back();
+    REQUIRE(kick.inserts.size() == 2);
+    CHECK(kick.inserts[0].type == "compressor");
+    CHECK(kick.inserts[0].slot == "insert.1");
+    CHECK(kick.inserts[0].position == InsertPosition::post);
+    CHECK(kick.inserts[1].slot == "insert.2");
+    CHECK(kick.inserts[1].position == InsertPosition::pre);
+    const SessionStrip& verb = session.strips()[1];
+    REQUIRE(verb.inserts.size() == 2);  // the named effects, the reverb first
+    CHECK(verb.inserts[0].slot == "reverb");
+    CHECK(verb.inserts[1].slot == "delay");
+    CHECK(verb.inserts[1].position == InsertPosition::pre);
+
+    Engine engine(session.engine_options());
+    session.apply(engine);
+    double v = 0;
+    RTMIX_REQUIRE_OK(engine.get("track.kick.insert.1.ratio", v));
+    CHECK(v == 8.0);
+    RTMIX_REQUIRE_OK(engine.get("track.kick.insert.1.mix", v));
+    CHECK(v == 0.5);
+    RTMIX_REQUIRE_OK(engine.get("track.kick.insert.1.enabled", v));
+    CHECK(v == 1.0);
+    RTMIX_REQUIRE_OK(engine.get("track.kick.insert.2.decay_s", v));
+    CHECK(v == 1.25);
+    RTMIX_REQUIRE_OK(engine.get("track.kick.insert.2.enabled", v));
+    CHECK(v == 0.0);
+    RTMIX_REQUIRE_OK(engine.get("bus.verb.reverb.decay_s", v));
+    CHECK(v == 3.0);
+    const std::vector<InsertInfo> inserts = engine.inserts("track.kick");
+    REQUIRE(inserts.size() == 2);
+    CHECK(inserts[1].position == InsertPosition::pre);
 }
 
 TEST_CASE("a stem at 44.1 kHz in a 48 kHz session is noted as resampled", "[session]") {

@@ -80,8 +80,12 @@ void require_same_strips(const Session& a, const Session& b) {
         CHECK(y.kind == x.kind);
         CHECK(y.name == x.name);
         CHECK(y.output == x.output);
-        CHECK(y.reverb == x.reverb);
-        CHECK(y.delay == x.delay);
+        REQUIRE(y.inserts.size() == x.inserts.size());
+        for (std::size_t k = 0; k < x.inserts.size(); ++k) {
+            CHECK(y.inserts[k].type == x.inserts[k].type);
+            CHECK(y.inserts[k].slot == x.inserts[k].slot);
+            CHECK(y.inserts[k].position == x.inserts[k].position);
+        }
         CHECK(y.stem.path == x.stem.path);
         CHECK(y.stem.channels == x.stem.channels);
         CHECK(y.input.ports == x.input.ports);
@@ -301,6 +305,39 @@ TEST_CASE("a session changed through the engine saves and loads back as the same
     // Saved again without a change, the file is the same: nothing drifts.
     reloaded.with_values_of(again).save(saved);
     CHECK(test::read_bytes(saved) == text);
+}
+
+TEST_CASE("inserts and their values save and load back in the same order and positions", "[save][inserts]") {
+    TempDir dir;
+    write_stem(dir / "stems/kick.wav");
+    const Session original = Session::load(write_session(dir, R"(
+[[bus]]
+name = "verb"
+reverb = { decay_s = 2.5 }
+
+[[track]]
+name = "kick"
+file = "stems/kick.wav"
+inserts = [ { type = "compressor", ratio = 6 }, { type = "delay", position = "pre", time_ms = 120 } ]
+)"));
+    Engine live(original.engine_options());
+    original.apply(live);
+    RTMIX_REQUIRE_OK(live.set("track.kick.insert.1.mix", 0.75));
+    RTMIX_REQUIRE_OK(live.set("track.kick.insert.2.enabled", 0.0));
+    RTMIX_REQUIRE_OK(live.set("bus.verb.reverb.enabled", 0.0));
+    const std::filesystem::path saved = dir / "saved.toml";
+    original.with_values_of(live).save(saved);
+    const std::string text = test::read_bytes(saved);
+    INFO(text);
+    CHECK_THAT(text, Contains("inserts = [ { type = \"compressor\", ratio = 6, mix = 0.75 }"));
+    CHECK_THAT(text, Contains("{ type = \"delay\", position = \"pre\", time_ms = 120, enabled = false } ]"));
+    CHECK_THAT(text, Contains("reverb = { decay_s = 2.5, enabled = false }"));
+
+    const Session reloaded = Session::load(saved);
+    Engine again(reloaded.engine_options());
+    reloaded.apply(again);
+    require_same_strips(original, reloaded);
+    require_same_values(live, again);
 }
 
 TEST_CASE("a value left at its default is not written and the file keeps what it said", "[save]") {

@@ -1,4 +1,5 @@
-// PlanMailbox: hands render plans to the audio thread and takes retired ones back.
+// Mailbox: hands render plans to the audio thread and takes retired ones back (the executor's
+// PlanMailbox is a Mailbox<RenderPlan>; this file knows plans only as pointers it deletes).
 //
 // The control side publishes into a single atomic slot; the audio thread takes the newest plan
 // at the top of a block with one atomic exchange, and pushes the plan it replaces onto an SPSC
@@ -12,46 +13,45 @@
 
 #include <boost/lockfree/spsc_queue.hpp>
 
-#include "graph/render_plan.hpp"
-
 namespace rtmix::engine {
 
-class PlanMailbox {
+template <class Plan>
+class Mailbox {
 public:
-    explicit PlanMailbox(std::size_t retire_capacity = 64) : retired_(retire_capacity) {}
-    PlanMailbox(const PlanMailbox&) = delete;
-    PlanMailbox& operator=(const PlanMailbox&) = delete;
-    ~PlanMailbox() {
+    explicit Mailbox(std::size_t retire_capacity = 64) : retired_(retire_capacity) {}
+    Mailbox(const Mailbox&) = delete;
+    Mailbox& operator=(const Mailbox&) = delete;
+    ~Mailbox() {
         delete pending_.exchange(nullptr);
-        RenderPlan* p = nullptr;
+        Plan* p = nullptr;
         while (retired_.pop(p)) delete p;
     }
 
     /// Control side: makes `plan` the next one the audio thread takes. Returns a previously
     /// published plan the audio thread never took (the caller deletes it), or null.
-    std::unique_ptr<RenderPlan> publish(std::unique_ptr<RenderPlan> plan) {
-        return std::unique_ptr<RenderPlan>(pending_.exchange(plan.release(), std::memory_order_acq_rel));
+    std::unique_ptr<Plan> publish(std::unique_ptr<Plan> plan) {
+        return std::unique_ptr<Plan>(pending_.exchange(plan.release(), std::memory_order_acq_rel));
     }
 
     /// Audio thread, wait-free: the plan to run this block (`current` or a newer one). When it
     /// switches, `current` goes onto the retire queue.
-    RenderPlan* take(RenderPlan* current) noexcept {
+    Plan* take(Plan* current) noexcept {
         if (pending_.load(std::memory_order_acquire) == nullptr) return current;
         if (current != nullptr && retired_.write_available() == 0) return current;
-        RenderPlan* next = pending_.exchange(nullptr, std::memory_order_acq_rel);
+        Plan* next = pending_.exchange(nullptr, std::memory_order_acq_rel);
         if (current != nullptr) retired_.push(current);
         return next;
     }
 
     /// Control side: one plan the audio thread has let go of, or null.
-    std::unique_ptr<RenderPlan> collect() {
-        RenderPlan* p = nullptr;
-        return std::unique_ptr<RenderPlan>(retired_.pop(p) ? p : nullptr);
+    std::unique_ptr<Plan> collect() {
+        Plan* p = nullptr;
+        return std::unique_ptr<Plan>(retired_.pop(p) ? p : nullptr);
     }
 
 private:
-    std::atomic<RenderPlan*> pending_{nullptr};
-    boost::lockfree::spsc_queue<RenderPlan*> retired_;
+    std::atomic<Plan*> pending_{nullptr};
+    boost::lockfree::spsc_queue<Plan*> retired_;
 };
 
 }  // namespace rtmix::engine

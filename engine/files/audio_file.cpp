@@ -339,14 +339,14 @@ void add_flac_isrc(const std::filesystem::path& path, const std::string& isrc) {
 
 }  // namespace
 
-AsideWriter::AsideWriter(const std::filesystem::path& destination, RenderOptions::Format format, RenderOptions::Sample sample,
+AsideWriter::AsideWriter(const std::filesystem::path& destination, Container format, Encoding sample,
                          double sample_rate, DitherMode dither, const Metadata& metadata)
     : destination_(destination), format_(format), metadata_(metadata) {
     int major = SF_FORMAT_WAV;
-    if (format == RenderOptions::Format::flac) major = SF_FORMAT_FLAC;
-    if (format == RenderOptions::Format::aiff) major = SF_FORMAT_AIFF;
-    int sub = sample == RenderOptions::Sample::int16 ? SF_FORMAT_PCM_16 : sample == RenderOptions::Sample::int24 ? SF_FORMAT_PCM_24 : SF_FORMAT_FLOAT;
-    if (format == RenderOptions::Format::flac && sample == RenderOptions::Sample::float32)
+    if (format == Container::flac) major = SF_FORMAT_FLAC;
+    if (format == Container::aiff) major = SF_FORMAT_AIFF;
+    int sub = sample == Encoding::int16 ? SF_FORMAT_PCM_16 : sample == Encoding::int24 ? SF_FORMAT_PCM_24 : SF_FORMAT_FLOAT;
+    if (format == Container::flac && sample == Encoding::float32)
         throw FileError("FLAC stores integer samples: choose 16 or 24 bits");
     SF_INFO info{};
     info.samplerate = static_cast<int>(std::lround(sample_rate));
@@ -383,8 +383,8 @@ AsideWriter::AsideWriter(const std::filesystem::path& destination, RenderOptions
     }
     // Integer formats clip at full scale instead of wrapping around.
     sf_command(file_, SFC_SET_CLIPPING, nullptr, SF_TRUE);
-    if (sample != RenderOptions::Sample::float32) {
-        const unsigned bits = sample == RenderOptions::Sample::int16 ? 16 : 24;
+    if (sample != Encoding::float32) {
+        const unsigned bits = sample == Encoding::int16 ? 16 : 24;
         for (std::uint64_t c = 0; c < 2; ++c) quantizers_.emplace_back(bits, dither, c + 1);
         shift_ = 32 - static_cast<int>(bits);
     }
@@ -395,11 +395,11 @@ AsideWriter::AsideWriter(const std::filesystem::path& destination, RenderOptions
     for (const auto& [tag, text] : tags)
         if (!text->empty()) sf_set_string(file_, tag, text->c_str());
     sf_set_string(file_, SF_STR_SOFTWARE, "rtmix");
-    if (format_ == RenderOptions::Format::wav) set_loudness(Loudness{NAN, NAN, NAN, NAN, NAN, NAN});
+    if (format_ == Container::wav) set_loudness(Loudness{NAN, NAN, NAN, NAN, NAN, NAN});
 }
 
 void AsideWriter::set_loudness(const Loudness& l) {
-    if (format_ != RenderOptions::Format::wav || metadata_.empty() || file_ == nullptr) return;
+    if (format_ != Container::wav || metadata_.empty() || file_ == nullptr) return;
     SF_BROADCAST_INFO bext{};
     put(bext.description, metadata_.comment.empty() ? metadata_.title : metadata_.comment);
     put(bext.originator, "rtmix");
@@ -469,8 +469,8 @@ void AsideWriter::commit() {
     file_ = nullptr;
     if (closed != 0) throw FileError(fmt::format("cannot finish '{}': {}", temp_.string(), sf_error_number(closed)));
     if (!metadata_.isrc.empty()) {
-        if (format_ == RenderOptions::Format::wav) add_wav_isrc(temp_, metadata_.isrc);
-        if (format_ == RenderOptions::Format::flac) add_flac_isrc(temp_, metadata_.isrc);
+        if (format_ == Container::wav) add_wav_isrc(temp_, metadata_.isrc);
+        if (format_ == Container::flac) add_flac_isrc(temp_, metadata_.isrc);
     }
     if (sync_fd_ >= 0) {
         const int synced = ::fsync(sync_fd_);

@@ -12,7 +12,6 @@
 
 #include "files/dither.hpp"
 #include "rtmix/loudness.hpp"
-#include "rtmix/render.hpp"
 #include "rtmix/session.hpp"
 
 struct sf_private_tag;
@@ -25,6 +24,10 @@ class FileError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
+
+/// The containers and sample formats the writer knows.
+enum class Container : std::uint8_t { wav, flac, aiff };
+enum class Encoding : std::uint8_t { int16, int24, float32 };
 
 /// Opens `path` to learn its channels, rate, length and format. Throws FileError.
 Stem probe(const std::filesystem::path& path);
@@ -80,7 +83,7 @@ private:
 class AsideWriter {
 public:
     /// Throws FileError (folder missing or not writable, format not possible).
-    AsideWriter(const std::filesystem::path& destination, RenderOptions::Format format, RenderOptions::Sample sample,
+    AsideWriter(const std::filesystem::path& destination, Container format, Encoding sample,
                 double sample_rate, DitherMode dither = DitherMode::none, const Metadata& metadata = {});
     ~AsideWriter();
     AsideWriter(const AsideWriter&) = delete;
@@ -104,7 +107,7 @@ private:
     std::vector<std::int32_t> integers_;
     std::vector<Quantizer> quantizers_;  // one per channel: integer files only
     int shift_ = 0;                      // of a quantized value into libsndfile's 32-bit integers
-    RenderOptions::Format format_;
+    Container format_;
     Metadata metadata_;
     bool committed_ = false;
 };

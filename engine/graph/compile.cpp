@@ -99,12 +99,20 @@ std::unique_ptr<RenderPlan> compile_plan(const Model& model, std::uint32_t max_b
             plan->send_taps.push_back({send.slot, b});
         }
         node.send_count = static_cast<std::uint32_t>(s.sends.size());
-        node.first_effect = static_cast<std::uint32_t>(plan->effects.size());
-        for (const EffectModel& e : s.effects) {
-            plan->effects.push_back(e.unit.get());
-            plan->keep_alive.push_back(e.unit);
+        // Inserts: the pre ones, then the post ones, each in the model's order; the channels
+        // they leave.
+        node.first_insert = static_cast<std::uint32_t>(plan->inserts.size());
+        std::uint32_t channels = s.kind == StripKind::track ? s.channels : 2;
+        for (const bool pre : {true, false}) {
+            for (const InsertModel& i : s.inserts)
+                if (i.pre == pre) {
+                    plan->inserts.push_back(i.unit.get());
+                    plan->keep_alive.push_back(i.unit);
+                    channels = channels_after(i.slot.kind->info, channels);
+                    ++(pre ? node.pre_count : node.post_count);
+                }
+            (pre ? node.mid_channels : node.back_channels) = channels;
         }
-        node.effect_count = static_cast<std::uint32_t>(s.effects.size());
     }
 
     // Tasks: up to `track_group` consecutive tracks together, every other node alone.

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "graph/render_plan.hpp"
-#include "session/model.hpp"
+#include "model/model.hpp"
 
 namespace rtmix::engine {
 

@@ -101,8 +101,8 @@ void Executor::apply_due(std::uint32_t pos) noexcept {
 
 void Executor::apply(const ParamChange& change) noexcept {
     if (change.target != nullptr)
-        change.target->apply(change.id, change.index, change.value);
-    else if (change.id == ParamId::reset_meters && plan_ != nullptr) {
+        change.target->apply(change.param, change.slot, change.value);
+    else if (change.param == reset_meters_command && plan_ != nullptr) {
         for (const PlanNode& node : plan_->nodes) node.strip->reset_meter_holds();
         if (plan_->master_chain != nullptr) plan_->master_chain->reset_meters();
     }
@@ -183,7 +183,7 @@ void Executor::run_task(const Run& run, std::uint32_t index, StripIo::SendTap* t
         const StripIo io = node_io(run, i, taps);
         Strip& strip = *plan.nodes[i].strip;
         strip.process_front(io, run.frames);
-        const std::uint32_t nch = strip.channels();
+        const std::uint32_t nch = io.mid_channels;
         bool steady = lanes.lanes + nch <= dsp::eq_lane_count;
         for (std::uint32_t c = 0; c < nch && steady; ++c)
             steady = strip.eq().steady_stages(c, lanes.coefficients[lanes.lanes + c], lanes.state[lanes.lanes + c],
@@ -206,7 +206,7 @@ void Executor::run_task(const Run& run, std::uint32_t index, StripIo::SendTap* t
         outputs[m][0] = plan.channel(plan.nodes[i].out_buffer, 0) + run.pos;
         outputs[m][1] = plan.channel(plan.nodes[i].out_buffer, 1) + run.pos;
         buffers[m] = outputs[m];
-        channels[m] = strip.channels();
+        channels[m] = plan.nodes[i].mid_channels;
     }
     dsp::Compressor::process_group(compressors, buffers, channels, task.node_count, run.frames);
     for (std::uint32_t m = 0; m < task.node_count; ++m) {
@@ -238,8 +238,12 @@ StripIo Executor::node_io(const Run& run, std::uint32_t index, StripIo::SendTap*
     }
     io.sends = taps;
     io.send_count = node.send_count;
-    io.effects = plan.effects.data() + node.first_effect;
-    io.effect_count = node.effect_count;
+    io.pre_inserts = plan.inserts.data() + node.first_insert;
+    io.pre_count = node.pre_count;
+    io.post_inserts = io.pre_inserts + node.pre_count;
+    io.post_count = node.post_count;
+    io.mid_channels = node.mid_channels;
+    io.back_channels = node.back_channels;
     return io;
 }
 

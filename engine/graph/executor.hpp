@@ -31,6 +31,7 @@
 namespace rtmix::engine {
 
 using ParamQueue = boost::lockfree::spsc_queue<ParamChange>;
+using PlanMailbox = Mailbox<RenderPlan>;
 using EventQueue = boost::lockfree::spsc_queue<AudioEvent>;
 
 class Executor {

@@ -15,9 +15,9 @@
 #include <memory>
 #include <vector>
 
-#include "graph/effect_unit.hpp"
-#include "graph/master_chain.hpp"
-#include "graph/strip.hpp"
+#include "processors/insert.hpp"
+#include "processors/master_chain.hpp"
+#include "processors/strip.hpp"
 
 namespace rtmix::engine {
 
@@ -38,9 +38,13 @@ struct PlanNode {
     // plan.send_taps[first_send ...]: the strip's sends and the buffers they write.
     std::uint32_t first_send = 0;
     std::uint32_t send_count = 0;
-    // plan.effects[first_effect ...]: bus inserts, in order.
-    std::uint32_t first_effect = 0;
-    std::uint32_t effect_count = 0;
+    // plan.inserts[first_insert ...]: the pre-inserts, then the post-inserts, each in order.
+    std::uint32_t first_insert = 0;
+    std::uint32_t pre_count = 0;
+    std::uint32_t post_count = 0;
+    // Channels through the EQ and compressor, and from the post-inserts on (StripIo).
+    std::uint32_t mid_channels = 2;
+    std::uint32_t back_channels = 2;
 
     std::uint32_t latency_frames = 0;  // from the track inputs to this node's output
 };
@@ -112,7 +116,7 @@ struct RenderPlan {
     std::vector<PlanTask> tasks;  // in the same order
     std::vector<std::uint32_t> bus_inputs;
     std::vector<SendTapPlan> send_taps;
-    std::vector<EffectUnit*> effects;
+    std::vector<Insert*> inserts;
     std::vector<std::uint32_t> dependants;
 
     std::uint32_t buffer_count = 0;
@@ -123,7 +127,7 @@ struct RenderPlan {
     std::uint32_t latency_frames = 0;
     MasterChain* master_chain = nullptr;  // runs on the master's output
 
-    // Keeps every Strip and EffectUnit this plan points at alive until the plan is deleted
+    // Keeps every Strip and Insert this plan points at alive until the plan is deleted
     // (always on the control side).
     std::vector<std::shared_ptr<void>> keep_alive;
 

@@ -326,7 +326,14 @@ struct WrittenPass {
 WrittenPass write_pass(const Session& session, const RenderOptions& options, std::optional<LimiterDrive> drive,
                        std::uint32_t pass) {
     WrittenPass out;
-    out.writer = std::make_unique<files::AsideWriter>(options.output, options.format, options.sample, session.sample_rate(),
+    // The file layer's names of the same formats.
+    const auto container = options.format == RenderOptions::Format::flac   ? files::Container::flac
+                           : options.format == RenderOptions::Format::aiff ? files::Container::aiff
+                                                                           : files::Container::wav;
+    const auto encoding = options.sample == RenderOptions::Sample::int16   ? files::Encoding::int16
+                          : options.sample == RenderOptions::Sample::int24 ? files::Encoding::int24
+                                                                           : files::Encoding::float32;
+    out.writer = std::make_unique<files::AsideWriter>(options.output, container, encoding, session.sample_rate(),
                                                       dither_mode(options), session.metadata());
     Renderer renderer(session, options, drive, pass);
     out.summary = renderer.run(out.writer.get());

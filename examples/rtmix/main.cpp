@@ -5,6 +5,7 @@
 //                [--start TIME] [--length TIME] [--tail TIME] [--json]
 //                [--loudness PRESET | --target-lufs X] [--ceiling-dbtp Y] [--dither none|tpdf|shaped]
 //   rtmix check SESSION [--json]
+//   rtmix params SESSION [--json] [FILTER]
 //   rtmix analyze FILE... [--json] [--plot OUT.png|OUT.svg]
 //
 // Exit codes: 0 success, 1 render or analysis failure, 2 usage or session error.
@@ -28,6 +29,7 @@
 #include <fmt/format.h>
 
 #include "analyze.hpp"
+#include "params.hpp"
 #include "play.hpp"
 #include "report.hpp"
 #include "usage.hpp"
@@ -40,6 +42,7 @@ constexpr int exit_render = rtmix::cli::exit_failure;
 constexpr const char* usage_text = R"(usage:
   rtmix render SESSION -o OUT [options]   mix the session's stems into a master file
   rtmix check SESSION [--json]            validate the session, print its routing and latency
+  rtmix params SESSION [--json] [FILTER]  list every parameter: value, range, unit, description
   rtmix analyze FILE... [options]         measure loudness (EBU R128): integrated, range, true peak
   rtmix play SESSION [options]            play the session live (JACK or PortAudio), with a console
   rtmix devices                           list PortAudio's audio devices
@@ -282,6 +285,7 @@ int main(int argc, char** argv) {
         }
         if (command == "render") return run_render(rest);
         if (command == "check") return run_check(rest);
+        if (command == "params") return rtmix::cli::run_params(rest);
         if (command == "analyze") return rtmix::cli::run_analyze(rest);
         if (command == "play") return rtmix::cli::run_play(rest);
         if (command == "devices") return rtmix::cli::run_devices(rest);

@@ -72,7 +72,8 @@ std::string display_name(const std::string& strip_path) {
     return dot == std::string::npos ? strip_path : strip_path.substr(0, dot) + " " + strip_path.substr(dot + 1);
 }
 
-/// What a strip does beyond its fader: "eq 2 bands, compressor, reverb".
+/// What a strip does beyond its fader, in the order it runs: "reverb, eq 2 bands, compressor,
+/// insert.1 gate".
 std::string features(const Session& session, const SessionStrip& strip) {
     const std::string prefix = strip.path() + ".";
     std::map<std::string, bool> eq_on;  // band -> on
@@ -90,12 +91,16 @@ std::string features(const Session& session, const SessionStrip& strip) {
         if (rest == "limiter.enabled") limiter = on();
     }
     std::vector<std::string> parts;
+    const auto inserts = [&](InsertPosition position) {
+        for (const SessionInsert& i : strip.inserts)
+            if (i.position == position) parts.push_back(i.slot == i.type ? i.type : fmt::format("{} {}", i.slot, i.type));
+    };
+    inserts(InsertPosition::pre);
     std::size_t bands = 0;
     for (const auto& [band, on] : eq_on) bands += on;
     if (bands > 0) parts.push_back(fmt::format("eq {} band{}", bands, bands == 1 ? "" : "s"));
     if (compressor) parts.emplace_back("compressor");
-    if (strip.reverb) parts.emplace_back("reverb");
-    if (strip.delay) parts.emplace_back("delay");
+    inserts(InsertPosition::post);
     if (limiter) parts.emplace_back("limiter");
     std::string out;
     for (const std::string& p : parts) out += (out.empty() ? "" : ", ") + p;
@@ -259,6 +264,12 @@ std::string check_json(const Session& session, std::uint32_t latency_frames) {
             sends += fmt::format("{}{{\"bus\": {}, \"level_db\": {:.2f}, \"pre_fader\": {}}}", sends.empty() ? "" : ", ",
                                  json_string(send.bus), send.level_db, send.pre_fader);
         std::string line = fmt::format("{}\n    {{\"strip\": {}", strips.empty() ? "" : ",", json_string(s.path()));
+        std::string inserts;
+        for (const SessionInsert& i : s.inserts)
+            inserts += fmt::format("{}{{\"path\": {}, \"type\": {}, \"position\": \"{}\"}}", inserts.empty() ? "" : ", ",
+                                   json_string(s.path() + "." + i.slot), json_string(i.type),
+                                   i.position == InsertPosition::pre ? "pre" : "post");
+        line += fmt::format(", \"inserts\": [{}]", inserts);
         if (s.kind != Kind::master)
             line += fmt::format(", \"output\": {}, \"sends\": [{}]", json_string(s.output == "master" ? "master" : "bus." + s.output), sends);
         if (s.kind == Kind::track && s.live()) {

@@ -12,7 +12,8 @@
 //   routing reaches it as an immutable render plan swapped in at the top of a block.
 //
 // Names: strips are addressed as "track.NAME", "bus.NAME" and "master"; parameters as paths below
-// them ("track.vox.gain_db", "bus.verb.reverb.decay_s"); docs/parameters.md lists every path.
+// them ("track.vox.gain_db", "track.vox.insert.1.threshold_db", "bus.verb.reverb.decay_s");
+// docs/parameters.md lists every path, parameter_info() describes each (rtmix/parameters.hpp).
 #pragma once
 
 #include <cstdint>
@@ -22,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rtmix/parameters.hpp"
 #include "rtmix/status.hpp"
 
 namespace rtmix {
@@ -56,7 +58,21 @@ struct EngineOptions {
     std::function<void()> on_worker_start = {};
 };
 
+/// The named bus effects of add_effect(): inserts of type "reverb" and "delay" addressed as
+/// "bus.NAME.reverb" and "bus.NAME.delay", running before the EQ.
 enum class Effect { reverb, delay };
+
+/// Where an insert runs in its strip: after the built-in compressor (the default; before the
+/// fader and the sends) or before the built-in EQ (after the input stage and alignment delay).
+enum class InsertPosition : std::uint8_t { post, pre };
+
+/// One insert of a strip (Engine::inserts()).
+struct InsertInfo {
+    std::string path;  ///< "track.vox.insert.2", or "bus.verb.reverb" for a named bus effect
+    std::string type;  ///< its processor type ("gate", "reverb", ...)
+    InsertPosition position = InsertPosition::post;
+    std::uint32_t latency_frames = 0;  ///< the delay it adds (kept while it is bypassed)
+};
 
 /// Meter readings of one strip, measured on its output (after fader, pan and mute).
 struct StripMeter {
@@ -127,9 +143,20 @@ public:
     Status add_send(std::string_view strip, std::string_view bus, double level_db = 0.0,
                     bool pre_fader = false);
     Status remove_send(std::string_view strip, std::string_view bus);
-    /// Inserts a reverb or delay on a bus or the master (after the input stage, before the EQ).
+    /// Inserts a reverb or delay on a bus or the master (after the input stage, before the EQ),
+    /// addressed as "bus.NAME.reverb" / "bus.NAME.delay"; one of each per strip.
     Status add_effect(std::string_view bus, Effect effect);
     Status remove_effect(std::string_view bus, Effect effect);
+    /// Appends an insert of processor type `type` (processor_types()) to a track, bus or the
+    /// master; it is on, at its defaults, and addressed as "STRIP.insert.N", N counting the
+    /// strip's numbered inserts from 1 in the order they were added. `path`, if given, receives
+    /// that path.
+    Status add_insert(std::string_view strip, std::string_view type, InsertPosition position = InsertPosition::post,
+                      std::string* path = nullptr);
+    /// Removes "STRIP.insert.N" (it crossfades to its input first); later inserts are renumbered.
+    Status remove_insert(std::string_view insert);
+    /// The inserts of a strip in the order they were added (empty for an unknown strip).
+    std::vector<InsertInfo> inserts(std::string_view strip) const;
     /// Runs `edits` and publishes one render plan at the end instead of one per change; the
     /// return value is the first failure, if any (later edits still run).
     Status batch(const std::function<Status()>& edits);
@@ -152,6 +179,10 @@ public:
     Status get(std::string_view path, std::string& word) const;
     /// Every valid parameter path of the current mix, sorted.
     std::vector<std::string> parameter_paths() const;
+    /// What the parameter at `path` is: kind, unit, range in force, default, words, description.
+    Status parameter_info(std::string_view path, ParameterInfo& out) const;
+    /// parameter_info() of every path of parameter_paths(), in that order.
+    std::vector<ParameterInfo> parameters() const;
 
     // --- Audio (audio thread) ----------------------------------------------------------------
 

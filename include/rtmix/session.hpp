@@ -98,6 +98,17 @@ struct SessionSend {
     SourceLocation where;
 };
 
+/// An insert of a strip (`inserts = [ { type = "gate", ... } ]`, or a bus's `reverb = {}` and
+/// `delay = {}`); its parameter values are in Session::settings() under STRIP.SLOT.
+struct SessionInsert {
+    std::string type;  ///< its processor type: "gate", "reverb", ...
+    /// Its path below the strip: "insert.N" (N from 1, in the order of the list), or "reverb" /
+    /// "delay" for a bus's or the master's named effects (Engine::add_effect()).
+    std::string slot;
+    InsertPosition position = InsertPosition::post;  ///< named effects: pre
+    SourceLocation where;
+};
+
 /// One track, bus or the master, with its routing (its parameter values are in settings()).
 struct SessionStrip {
     enum class Kind { track, bus, master };
@@ -105,8 +116,7 @@ struct SessionStrip {
     std::string name;                ///< empty for the master
     std::string output = "master";   ///< "master" or a bus name (tracks and buses)
     std::vector<SessionSend> sends;
-    bool reverb = false;             ///< buses and master: a reverb insert
-    bool delay = false;              ///< buses and master: a delay insert
+    std::vector<SessionInsert> inserts;  ///< the named effects first, then the list, in order
     Stem stem;                       ///< tracks that play a file
     LiveInput input;                 ///< tracks that play a live input (then `stem` is empty)
     double offset_ms = 0.0;          ///< tracks: positive starts the stem later, negative earlier

@@ -1,8 +1,11 @@
 // Strip: the DSP state and processing of one channel strip (a track, a bus or the master).
 //
-// Order of processing: input trim and polarity -> alignment delay -> bus inserts (reverb, delay)
-// -> EQ -> compressor -> [pre-fader send taps] -> fader -> pan/balance -> mute -> [post-fader send
-// taps] -> output, then meters. A mono track is mono up to the pan, stereo after it.
+// Order of processing: input trim and polarity -> alignment delay -> pre-inserts -> EQ ->
+// compressor -> post-inserts -> [pre-fader send taps] -> fader -> pan/balance -> mute ->
+// [post-fader send taps] -> output, then meters. A mono track is mono up to the pan (or up to an
+// insert with a stereo output), stereo after it. The EQ and the compressor are the strip's own
+// processors (processors/eq.hpp, processors/compressor.hpp); the inserts belong to the model and
+// come with the render plan (StripIo).
 //
 // A Strip belongs to a stable node id, not to a render plan: plans come and go as the routing
 // changes, the Strip (filter memories, compressor envelope, delay line) carries on, so a reroute
@@ -18,23 +21,29 @@
 
 #include "control/meter_slot.hpp"
 #include "control/param_change.hpp"
-#include "dsp/compressor.hpp"
-#include "dsp/eq.hpp"
 #include "dsp/smoother.hpp"
-#include "graph/effect_unit.hpp"
+#include "processors/insert.hpp"
+#include "processors/strip_params.hpp"
+#include "processors/compressor.hpp"
+#include "processors/eq.hpp"
 
 namespace rtmix::engine {
 
 constexpr std::uint32_t max_sends = 16;
-/// Longest alignment delay, in milliseconds.
-constexpr double max_alignment_delay_ms = 100.0;
 
 /// What one strip reads and writes for one run of frames (all pointers already offset).
 struct StripIo {
     const float* input[2] = {nullptr, nullptr};  // nullptr: silence
     float* output[2] = {nullptr, nullptr};       // stereo; may alias input
-    EffectUnit* const* effects = nullptr;
-    std::uint32_t effect_count = 0;
+    // Inserts before the EQ and after the compressor, in order.
+    Insert* const* pre_inserts = nullptr;
+    std::uint32_t pre_count = 0;
+    Insert* const* post_inserts = nullptr;
+    std::uint32_t post_count = 0;
+    // Channels through the EQ and compressor, and from the post-inserts on (a stereo insert makes
+    // a mono strip stereo); both are the strip's channels() without such inserts.
+    std::uint32_t mid_channels = 1;
+    std::uint32_t back_channels = 1;
     struct SendTap {
         std::uint32_t slot;
         float* out[2];
@@ -54,21 +63,26 @@ public:
     MeterSlot& meter() noexcept { return meter_; }
     const MeterSlot& meter() const noexcept { return meter_; }
 
-    void apply(ParamId id, std::uint8_t index, float value) noexcept override;
+    /// Takes a StripMessage (graph/strip_params.hpp); `slot` is the send's for send messages.
+    void apply(std::uint16_t message, std::uint8_t slot, float value) noexcept override;
 
     /// Processes `frames` frames. Returns false if the signal went non-finite (it was zeroed and
     /// the DSP state cleared) and this is the first block of such an episode. Audio thread.
     bool process(const StripIo& io, std::uint32_t frames) noexcept;
 
     /// process() in four steps, for a group of strips run together: process_front() (input
-    /// stage, alignment delay, inserts) leaves the signal in io.output; then the EQ runs on it (in
-    /// lanes, dsp/eq_lanes.hpp, or by eq().process()), then the compressor (by
-    /// dsp::Compressor::process_group() or compressor().process()); then process_back()
-    /// (everything after the compressor) returns what process() returns.
+    /// stage, alignment delay, pre-inserts) leaves the signal in io.output; then the EQ runs on it
+    /// (in lanes, dsp/eq_lanes.hpp, or by eq().process()), then the compressor (by
+    /// dsp::Compressor::process_group() or compressor().process()), both on io.mid_channels; then
+    /// process_back() (post-inserts and everything after) returns what process() returns.
     void process_front(const StripIo& io, std::uint32_t frames) noexcept;
-    dsp::Equalizer& eq() noexcept { return eq_; }
-    dsp::Compressor& compressor() noexcept { return comp_; }
+    dsp::Equalizer& eq() noexcept { return eq_.equalizer(); }
+    dsp::Compressor& compressor() noexcept { return comp_.compressor(); }
     bool process_back(const StripIo& io, std::uint32_t frames) noexcept;
+
+    /// The built-in processors, as targets of their parameters' messages.
+    EqProcessor& eq_processor() noexcept { return eq_; }
+    CompressorProcessor& compressor_processor() noexcept { return comp_; }
 
     /// Publishes the meters accumulated since the last call; `frames` is how much audio that was.
     void publish_meter(std::uint32_t frames) noexcept;
@@ -102,12 +116,11 @@ private:
     std::uint32_t xfade_done_ = 0;  // frames of the crossfade already run; == ramp when idle
     std::uint32_t max_delay_frames_ = 0;
 
-    dsp::Equalizer eq_;
-    std::array<dsp::EqBandSettings, dsp::max_eq_bands> eq_settings_{};
-    dsp::Compressor comp_;
-    dsp::CompressorSettings comp_settings_{};
+    EqProcessor eq_;
+    CompressorProcessor comp_;
 
     // Output stage: post[c] = fader * pan[c] * mute, pre[c] = pan[c] * mute.
+    std::uint32_t back_channels_;  // the pan law's: equal power for 1, balance for 2
     float gain_db_ = 0.0f;
     float pan_ = 0.0f;
     bool mute_ = false;

@@ -5,7 +5,6 @@
 
 #include <fmt/format.h>
 
-#include "control/param_table.hpp"
 #include "rtmix/session.hpp"
 
 namespace rtmix {
@@ -29,8 +28,8 @@ std::vector<std::string> bus_names(const std::vector<SessionStrip>& strips) {
                               const std::vector<SessionStrip>& strips) {
     std::vector<std::string> names = bus_names(strips);
     std::string message = fmt::format("unknown bus '{}' in {}", name, role);
-    std::string best = engine::closest_match(name, names);
-    if (best.empty() && role.starts_with("output")) best = engine::closest_match(name, {"master"});
+    std::string best = closest_match(name, names);
+    if (best.empty() && role.starts_with("output")) best = closest_match(name, std::vector<std::string>{"master"});
     if (!best.empty()) message += fmt::format(" (did you mean '{}'?)", best);
     else if (names.empty()) message += " (the session has no [[bus]])";
     throw SessionError(where, message);
@@ -103,10 +102,13 @@ void Session::apply(Engine& engine) const {
             if (s.kind == Kind::track &&
                 !step(engine.add_track(s.name, s.channels(), static_cast<std::int32_t>(inputs[t++])), s.where))
                 return {};
-        for (const SessionStrip& s : strips_) {
-            if (s.reverb && !step(engine.add_effect(s.path(), Effect::reverb), s.where)) return {};
-            if (s.delay && !step(engine.add_effect(s.path(), Effect::delay), s.where)) return {};
-        }
+        for (const SessionStrip& s : strips_)
+            for (const SessionInsert& i : s.inserts) {
+                const Status added = i.slot == "reverb"  ? engine.add_effect(s.path(), Effect::reverb)
+                                     : i.slot == "delay" ? engine.add_effect(s.path(), Effect::delay)
+                                                         : engine.add_insert(s.path(), i.type, i.position);
+                if (!step(added, i.where)) return {};
+            }
         for (const SessionStrip& s : strips_)
             if (s.kind != Kind::master && s.output != "master" &&
                 !step(engine.set_output(s.path(), destination_of(s.output)), s.output_where))

@@ -1,101 +1,37 @@
-// Session -> session file: the values a live engine holds now, the text of the file, and a save
-// that never leaves a half-written file where a good one stood.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
+// Session -> session file: the values a live engine holds now (with_values_of), and the text of
+// the file (to_toml). What each path is comes from the public parameter declarations
+// (session_paths.hpp).
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <cstring>
 #include <map>
 #include <optional>
 #include <set>
 
 #include <fmt/format.h>
 
-#include "control/param_table.hpp"
 #include "rtmix/session.hpp"
+#include "session/session_paths.hpp"
 
 namespace rtmix {
 
 namespace {
 
-using engine::ParamSpec;
-using engine::Scope;
-using engine::ValueKind;
+using session_paths::Owner;
+using session_paths::ParamRef;
 using Kind = SessionStrip::Kind;
 using Value = std::variant<double, std::string>;
 
-/// A parameter path taken apart: "track.kick.eq.2.freq_hz" is the strip "track.kick", band 2,
-/// key "freq_hz"; "bus.drums.send.verb.level_db" is the send of "bus.drums" to the bus "verb".
-struct ParamPath {
-    std::string strip;  ///< "track.NAME", "bus.NAME" or "master"
-    std::string rest;   ///< the path below the strip: "eq.2.freq_hz", "compressor.ratio", ...
-    Scope scope = Scope::strip;
-    std::uint32_t band = 0;  ///< EQ bands: 1 ... 8
-    std::string bus;         ///< sends: the bus
-    const ParamSpec* spec = nullptr;
-};
-
-std::optional<ParamPath> split_path(std::string_view path) {
-    ParamPath out;
-    std::string_view rest;
-    if (path.starts_with("master.")) {
-        out.strip = "master";
-        rest = path.substr(7);
-    } else if (path.starts_with("track.") || path.starts_with("bus.")) {
-        // Names hold no dots: the strip ends at the second one.
-        const std::size_t name_end = path.find('.', path.find('.') + 1);
-        if (name_end == std::string_view::npos) return std::nullopt;
-        out.strip = std::string(path.substr(0, name_end));
-        rest = path.substr(name_end + 1);
-    } else {
-        return std::nullopt;
-    }
-    out.rest = std::string(rest);
-    std::string_view key = rest;
-    if (rest.starts_with("eq.")) {
-        const std::size_t dot = rest.find('.', 3);
-        if (dot == std::string_view::npos) return std::nullopt;
-        const auto [end, ec] = std::from_chars(rest.data() + 3, rest.data() + dot, out.band);
-        if (ec != std::errc{} || end != rest.data() + dot || out.band < 1 || out.band > engine::eq_band_count)
-            return std::nullopt;
-        out.scope = Scope::eq_band;
-        key = rest.substr(dot + 1);
-    } else if (rest.starts_with("send.")) {
-        const std::size_t dot = rest.find('.', 5);
-        if (dot == std::string_view::npos) return std::nullopt;
-        out.scope = Scope::send;
-        out.bus = std::string(rest.substr(5, dot - 5));
-        key = rest.substr(dot + 1);
-    } else if (rest.starts_with("reverb.")) {
-        out.scope = Scope::reverb;
-        key = rest.substr(7);
-    } else if (rest.starts_with("delay.")) {
-        out.scope = Scope::delay;
-        key = rest.substr(6);
-    } else if (rest.starts_with("limiter.")) {
-        out.scope = Scope::limiter;
-        key = rest.substr(8);
-    }
-    for (const ParamSpec& spec : engine::param_specs())
-        if (spec.scope == out.scope && spec.key == key) out.spec = &spec;
-    if (out.spec == nullptr) return std::nullopt;
-    return out;
-}
-
 /// delay_ms and delay_samples set the same delay: a file holds one of them, the one set last.
 /// Both have the slot of delay_ms; every other parameter has its own path.
-std::string slot_of_path(const std::string& path, const ParamPath& p) {
-    return p.scope == Scope::strip && p.rest == "delay_samples" ? fmt::format("{}.delay_ms", p.strip) : path;
+std::string slot_of_path(const std::string& path, const ParamRef& p) {
+    return p.owner.kind == Owner::Kind::strip && p.rest == "delay_samples" ? fmt::format("{}.delay_ms", p.strip) : path;
 }
 
 /// A setting's value as a number: set_override() keeps the text it was given ("-2", "on",
 /// "-inf"), a file gives numbers. The session was checked, so the text is valid.
-std::optional<double> number_of(const ParamSpec& spec, const Value& value) {
+std::optional<double> number_of(const ParamInfo& spec, const Value& value) {
     if (const double* v = std::get_if<double>(&value)) return *v;
     std::string_view text = std::get<std::string>(value);
     if (spec.kind == ValueKind::word) {
@@ -175,7 +111,7 @@ public:
     }
 
     /// The value of a setting in its parameter's form: a number, true/false, or a word.
-    std::string value_text(const ParamSpec& spec, const Value& value, const std::string& path) const {
+    std::string value_text(const ParamInfo& spec, const Value& value, const std::string& path) const {
         if (spec.kind == ValueKind::word) {
             if (const std::string* word = std::get_if<std::string>(&value)) return quoted(*word, path);
             const double i = std::get<double>(value);
@@ -197,7 +133,7 @@ private:
 /// path winning as it does when the session is applied.
 struct StripValues {
     struct Entry {
-        const ParamSpec* spec = nullptr;
+        const ParamInfo* spec = nullptr;
         Value value;
         std::string path;
     };
@@ -209,22 +145,22 @@ struct StripValues {
     }
 };
 
-/// `{ key = value, ... }` for the parameters of `scope` whose key starts with `prefix`, in the
-/// table's order, their values found below `rest_prefix`. `first` (an EQ band's type, a
-/// compressor's `enabled = false`) comes before them.
-std::string inline_table(const Writer& w, const StripValues& values, Scope scope, std::string_view prefix,
-                         std::string_view rest_prefix, std::string_view first = {}) {
-    std::string items(first);
-    for (const ParamSpec& spec : engine::param_specs()) {
-        if (spec.scope != scope || !spec.key.starts_with(prefix)) continue;
-        const std::string_view key = spec.key.substr(prefix.size());
-        if (key == "enabled" || key == "type" || key.empty()) continue;
-        const StripValues::Entry* e = values.find(fmt::format("{}{}", rest_prefix, key));
+/// `key = value, ...` for the parameters of `owner` (in their declaration order) whose values
+/// are found below `rest_prefix`, after `first` (an EQ band's type, a compressor's
+/// `enabled = false`, an insert's type); the keys in `skip` are left to the caller.
+std::string table_items(const Writer& w, const StripValues& values, const Owner& owner, std::string_view rest_prefix,
+                        std::string first, std::initializer_list<std::string_view> skip = {}) {
+    std::string items = std::move(first);
+    for (const ParamInfo* spec : owner.params()) {
+        if (std::find(skip.begin(), skip.end(), spec->key) != skip.end()) continue;
+        const StripValues::Entry* e = values.find(fmt::format("{}{}", rest_prefix, spec->key));
         if (e == nullptr) continue;
-        items += fmt::format("{}{} = {}", items.empty() ? "" : ", ", key, w.value_text(spec, e->value, e->path));
+        items += fmt::format("{}{} = {}", items.empty() ? "" : ", ", spec->key, w.value_text(*spec, e->value, e->path));
     }
-    return items.empty() ? "{}" : fmt::format("{{ {} }}", items);
+    return items;
 }
+
+std::string inline_table(std::string items) { return items.empty() ? "{}" : fmt::format("{{ {} }}", items); }
 
 /// `enabled = false` when a compressor or limiter with values is off: the table alone switches
 /// it on.
@@ -253,7 +189,7 @@ std::string stem_text(const std::filesystem::path& stem, const std::filesystem::
 }
 
 /// The value a parameter of `engine` has now; false when the engine has no such parameter.
-bool read_value(const Engine& engine, const std::string& path, const ParamSpec& spec, Value& out) {
+bool read_value(const Engine& engine, const std::string& path, const ParamInfo& spec, Value& out) {
     if (spec.kind == ValueKind::word) {
         std::string word;
         if (!engine.get(path, word).ok()) return false;
@@ -266,7 +202,7 @@ bool read_value(const Engine& engine, const std::string& path, const ParamSpec& 
     return true;
 }
 
-/// The engine keeps most values as float: -3.3 reads back as -3.299999952316284. The shortest
+/// The engine keeps values as float: -3.3 reads back as -3.299999952316284. The shortest
 /// decimal that gives the engine the same value reads better in a file; `trial`, an engine
 /// built from the same session, says whether it does.
 double tidy(Engine& trial, const std::string& path, double value) {
@@ -280,21 +216,24 @@ double tidy(Engine& trial, const std::string& path, double value) {
     return shorter;
 }
 
+/// Sets the send of `p` (a send parameter) in `strips` to `value`.
+void set_send(std::vector<SessionStrip>& strips, const ParamRef& p, double value) {
+    for (SessionStrip& s : strips)
+        if (s.path() == p.strip)
+            for (SessionSend& send : s.sends)
+                if (send.bus == p.owner.bus) {
+                    if (p.param->key == "level_db") send.level_db = value;
+                    else send.pre_fader = value != 0.0;
+                }
+}
+
 /// Folds settings of send parameters ("track.kick.send.verb.level_db", from an override) into
 /// the sends of `strips`, where a session file keeps them.
 void fold_send_settings(std::vector<SessionStrip>& strips, const std::vector<SessionSetting>& settings) {
     for (const SessionSetting& setting : settings) {
-        const std::optional<ParamPath> p = split_path(setting.path);
-        if (!p || p->scope != Scope::send) continue;
-        const std::optional<double> v = number_of(*p->spec, setting.value);
-        if (!v) continue;
-        for (SessionStrip& s : strips)
-            if (s.path() == p->strip)
-                for (SessionSend& send : s.sends)
-                    if (send.bus == p->bus) {
-                        if (p->spec->field == engine::Field::send_level_db) send.level_db = *v;
-                        else send.pre_fader = *v != 0.0;
-                    }
+        const std::optional<ParamRef> p = session_paths::locate(strips, setting.path);
+        if (!p || p->owner.kind != Owner::Kind::send) continue;
+        if (const std::optional<double> v = number_of(*p->param, setting.value)) set_send(strips, *p, *v);
     }
 }
 
@@ -327,14 +266,18 @@ std::string strip_text(const Writer& w, const SessionStrip& s, const StripValues
         out += fmt::format("output = {}\n", w.quoted(s.output, fmt::format("the output of {}", owner)));
 
     // Fader, pan and the other single values, in the order of docs/parameters.md.
-    for (const ParamSpec& spec : engine::param_specs())
-        if (spec.scope == Scope::strip && spec.key.find('.') == std::string_view::npos)
-            if (const StripValues::Entry* e = values.find(spec.key))
-                out += fmt::format("{} = {}\n", spec.key, w.value_text(spec, e->value, e->path));
+    for (const ParamInfo& spec : strip_params())
+        if (const StripValues::Entry* e = values.find(spec.key))
+            out += fmt::format("{} = {}\n", spec.key, w.value_text(spec, e->value, e->path));
 
+    const std::vector<Owner> owners = session_paths::owners(s);
+    const auto owner_of = [&](Owner::Kind kind) -> const Owner& {
+        return *std::find_if(owners.begin(), owners.end(), [&](const Owner& o) { return o.kind == kind; });
+    };
     // EQ bands up to the last one with a value; every band needs a type, "off" if none was set.
+    const Owner& eq = owner_of(Owner::Kind::eq);
     std::uint32_t bands = 0;
-    for (std::uint32_t b = 1; b <= engine::eq_band_count; ++b)
+    for (std::uint32_t b = 1; b <= eq.type->groups; ++b)
         if (has_prefix(values, fmt::format("eq.{}.", b))) bands = b;
     if (bands > 0) {
         out += "eq = [ ";
@@ -343,17 +286,28 @@ std::string strip_text(const Writer& w, const SessionStrip& s, const StripValues
             const StripValues::Entry* type = values.find(prefix + "type");
             const std::string first = fmt::format(
                 "type = {}", type != nullptr ? w.value_text(*type->spec, type->value, type->path) : w.quoted("off", "off"));
-            out += fmt::format("{}{}{}", b > 1 ? "       " : "", inline_table(w, values, Scope::eq_band, "", prefix, first),
+            out += fmt::format("{}{}{}", b > 1 ? "       " : "", inline_table(table_items(w, values, eq, prefix, first, {"type"})),
                                b < bands ? ",\n" : " ]\n");
         }
     }
     if (has_prefix(values, "compressor."))
-        out += fmt::format("compressor = {}\n", inline_table(w, values, Scope::strip, "compressor.", "compressor.",
-                                                            enabled_item(values, "compressor.enabled")));
-    if (s.reverb || has_prefix(values, "reverb."))
-        out += fmt::format("reverb = {}\n", inline_table(w, values, Scope::reverb, "", "reverb."));
-    if (s.delay || has_prefix(values, "delay."))
-        out += fmt::format("delay = {}\n", inline_table(w, values, Scope::delay, "", "delay."));
+        out += fmt::format("compressor = {}\n",
+                           inline_table(table_items(w, values, owner_of(Owner::Kind::compressor), "compressor.",
+                                                    enabled_item(values, "compressor.enabled"), {"enabled"})));
+    // The named effects, then the list of inserts.
+    std::string list;
+    for (const Owner& o : owners) {
+        if (o.kind != Owner::Kind::insert) continue;
+        const std::string prefix = o.prefix + ".";
+        if (o.prefix == "reverb" || o.prefix == "delay") {
+            out += fmt::format("{} = {}\n", o.prefix, inline_table(table_items(w, values, o, prefix, {})));
+            continue;
+        }
+        std::string first = fmt::format("type = {}", w.quoted(o.type->type, "an insert type"));
+        if (o.insert->position == InsertPosition::pre) first += ", position = \"pre\"";
+        list += fmt::format("{}{}", list.empty() ? "" : ",\n            ", inline_table(table_items(w, values, o, prefix, first)));
+    }
+    if (!list.empty()) out += fmt::format("inserts = [ {} ]\n", list);
     if (!s.sends.empty()) {
         out += "sends = [ ";
         for (std::size_t i = 0; i < s.sends.size(); ++i) {
@@ -365,34 +319,6 @@ std::string strip_text(const Writer& w, const SessionStrip& s, const StripValues
     }
     return out;
 }
-
-/// Closes a descriptor and removes the file written aside, unless it was renamed into place.
-class AsideFile {
-public:
-    AsideFile(std::filesystem::path path, int fd) : path_(std::move(path)), fd_(fd) {}
-    ~AsideFile() {
-        if (fd_ >= 0) ::close(fd_);
-        if (!placed_) {
-            std::error_code ec;
-            std::filesystem::remove(path_, ec);
-        }
-    }
-    AsideFile(const AsideFile&) = delete;
-    AsideFile& operator=(const AsideFile&) = delete;
-
-    /// Closes the descriptor; false (errno set) when the close reports a failed write.
-    bool close() {
-        const int result = ::close(fd_);
-        fd_ = -1;
-        return result == 0;
-    }
-    void placed() noexcept { placed_ = true; }
-
-private:
-    std::filesystem::path path_;
-    int fd_ = -1;
-    bool placed_ = false;
-};
 
 }  // namespace
 
@@ -411,16 +337,16 @@ Session Session::with_values_of(const Engine& engine) const {
 
     struct Reading {
         std::string path;
-        ParamPath parts;
+        ParamRef parts;
         Value now, then;
     };
     std::vector<Reading> readings;
     for (const std::string& path : paths) {
-        std::optional<ParamPath> parts = split_path(path);
+        // Strips, sends and inserts the engine gained since apply() are not part of this session.
+        std::optional<ParamRef> parts = session_paths::locate(strips_, path);
         if (!parts) continue;
         Reading r{path, std::move(*parts), {}, {}};
-        // Strips, sends and effects the engine gained since apply() are not part of this session.
-        if (read_value(engine, path, *r.parts.spec, r.now) && read_value(before, path, *r.parts.spec, r.then))
+        if (read_value(engine, path, *r.parts.param, r.now) && read_value(before, path, *r.parts.param, r.then))
             readings.push_back(std::move(r));
     }
 
@@ -432,8 +358,8 @@ Session Session::with_values_of(const Engine& engine) const {
     std::map<std::string, std::size_t> slot_of;
     std::set<std::string> new_delays;  // slots of delays the engine has and the file had not
     for (const SessionSetting& setting : settings_) {
-        const std::optional<ParamPath> p = split_path(setting.path);
-        if (p && p->scope == Scope::send) continue;
+        const std::optional<ParamRef> p = session_paths::locate(strips_, setting.path);
+        if (p && p->owner.kind == Owner::Kind::send) continue;
         const auto [it, inserted] = slot_of.try_emplace(p ? slot_of_path(setting.path, *p) : setting.path, settings.size());
         if (inserted) settings.push_back(setting);
         else settings[it->second] = SessionSetting{setting.path, setting.value, settings[it->second].where};
@@ -441,32 +367,25 @@ Session Session::with_values_of(const Engine& engine) const {
 
     for (Reading& r : readings) {
         if (r.now == r.then) continue;
-        Value value = r.now;
-        if (double* v = std::get_if<double>(&value); v != nullptr && r.parts.spec->kind == ValueKind::number)
+        if (double* v = std::get_if<double>(&r.now); v != nullptr && r.parts.param->kind == ValueKind::number)
             *v = tidy(before, r.path, *v);
-        if (r.parts.scope == Scope::send) {
-            for (SessionStrip& s : out.strips_)
-                if (s.path() == r.parts.strip)
-                    for (SessionSend& send : s.sends)
-                        if (send.bus == r.parts.bus) {
-                            if (r.parts.spec->field == engine::Field::send_level_db) send.level_db = std::get<double>(value);
-                            else send.pre_fader = std::get<double>(value) != 0.0;
-                        }
+        if (r.parts.owner.kind == Owner::Kind::send) {
+            set_send(out.strips_, r.parts, std::get<double>(r.now));
             continue;
         }
         const auto [it, inserted] = slot_of.try_emplace(slot_of_path(r.path, r.parts), settings.size());
         SessionSetting& setting = inserted ? settings.emplace_back() : settings[it->second];
         if (inserted) {
-            setting = SessionSetting{r.path, std::move(value), SourceLocation{}};
-            if (r.parts.scope == Scope::strip && (r.parts.rest == "delay_ms" || r.parts.rest == "delay_samples"))
+            setting = SessionSetting{r.path, std::move(r.now), SourceLocation{}};
+            if (r.parts.owner.kind == Owner::Kind::strip && (r.parts.rest == "delay_ms" || r.parts.rest == "delay_samples"))
                 new_delays.insert(it->first);
         } else if (setting.path == r.path) {
-            setting.value = std::move(value);
+            setting.value = std::move(r.now);
         } else if (new_delays.contains(it->first) &&
-                   number_text(std::get<double>(value)).size() < number_text(std::get<double>(setting.value)).size()) {
+                   number_text(std::get<double>(r.now)).size() < number_text(std::get<double>(setting.value)).size()) {
             // A delay the file did not have: in whichever unit reads shorter ("delay_ms = 2.5",
             // "delay_samples = 17" rather than "delay_ms = 0.35416666").
-            setting = SessionSetting{r.path, std::move(value), SourceLocation{}};
+            setting = SessionSetting{r.path, std::move(r.now), SourceLocation{}};
         }
     }
     out.settings_ = std::move(settings);
@@ -486,13 +405,13 @@ std::string Session::to_toml(const std::filesystem::path& folder) const {
     fold_send_settings(strips, settings_);
     std::map<std::string, StripValues> values;
     for (const SessionSetting& setting : settings_) {
-        const std::optional<ParamPath> p = split_path(setting.path);
-        if (!p || p->scope == Scope::send) continue;
+        const std::optional<ParamRef> p = session_paths::locate(strips_, setting.path);
+        if (!p || p->owner.kind == Owner::Kind::send) continue;
         StripValues& v = values[p->strip];
         // delay_ms and delay_samples are one delay: the one set last holds.
-        if (p->scope == Scope::strip && p->rest == "delay_samples") v.entries.erase("delay_ms");
-        else if (p->scope == Scope::strip && p->rest == "delay_ms") v.entries.erase("delay_samples");
-        v.entries[p->rest] = StripValues::Entry{p->spec, setting.value, setting.path};
+        if (p->owner.kind == Owner::Kind::strip && p->rest == "delay_samples") v.entries.erase("delay_ms");
+        else if (p->owner.kind == Owner::Kind::strip && p->rest == "delay_ms") v.entries.erase("delay_samples");
+        v.entries[p->rest] = StripValues::Entry{p->param, setting.value, setting.path};
     }
     auto values_of = [&](const SessionStrip& s) -> const StripValues& {
         static const StripValues none;
@@ -516,10 +435,13 @@ std::string Session::to_toml(const std::filesystem::path& folder) const {
         if (has_prefix(v, "limiter.")) {
             out += "\n[master.limiter]\n";
             if (const std::string enabled = enabled_item(v, "limiter.enabled"); !enabled.empty()) out += enabled + "\n";
-            for (const ParamSpec& spec : engine::param_specs())
-                if (spec.scope == Scope::limiter && spec.key != "enabled")
-                    if (const StripValues::Entry* e = v.find(fmt::format("limiter.{}", spec.key)))
-                        out += fmt::format("{} = {}\n", spec.key, w.value_text(spec, e->value, e->path));
+            const std::vector<Owner> owners = session_paths::owners(*master);
+            for (const Owner& o : owners)
+                if (o.kind == Owner::Kind::limiter)
+                    for (const ParamInfo* spec : o.params())
+                        if (spec->key != "enabled")
+                            if (const StripValues::Entry* e = v.find(fmt::format("limiter.{}", spec->key)))
+                                out += fmt::format("{} = {}\n", spec->key, w.value_text(*spec, e->value, e->path));
         }
     }
     if (loudness_) {
@@ -540,56 +462,6 @@ std::string Session::to_toml(const std::filesystem::path& folder) const {
             if (!text->empty()) out += fmt::format("{} = {}\n", key, w.quoted(*text, fmt::format("the metadata {}", key)));
     }
     return out;
-}
-
-void Session::save(const std::filesystem::path& file) const {
-    const SourceLocation where{file.string(), 0, 0};
-    auto fail = [&](const std::string& why) { throw SessionError(where, fmt::format("cannot save the session: {}", why)); };
-    if (!file.has_filename()) fail("the path names a folder, not a file");
-    std::filesystem::path folder = file.parent_path();
-    if (folder.empty()) folder = ".";
-    std::error_code ec;
-    if (!std::filesystem::is_directory(folder, ec)) fail(fmt::format("the folder '{}' does not exist", folder.string()));
-    if (std::filesystem::is_directory(file, ec)) fail("it is a folder");
-
-    std::string text;
-    try {
-        text = to_toml(folder);
-    } catch (const SessionError& e) {
-        fail(e.message());
-    }
-
-    // A name of our own in the destination's folder, so that the rename stays on one file system.
-    int fd = -1;
-    std::filesystem::path temp;
-    for (unsigned attempt = 0; fd < 0; ++attempt) {
-        temp = folder / fmt::format(".{}.{}-{}.partial", file.filename().string(), ::getpid(), attempt);
-        fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && (errno != EEXIST || attempt > 100))
-            fail(fmt::format("cannot write in '{}': {}", folder.string(), std::strerror(errno)));
-    }
-    AsideFile aside(temp, fd);
-    // A file saved over keeps its permissions.
-    struct stat existing {};
-    if (::stat(file.c_str(), &existing) == 0 && S_ISREG(existing.st_mode)) (void)::fchmod(fd, existing.st_mode & 07777);
-
-    for (std::size_t done = 0; done < text.size();) {
-        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) fail(fmt::format("cannot write '{}': {}", temp.string(), std::strerror(n < 0 ? errno : EIO)));
-        done += static_cast<std::size_t>(n);
-    }
-    // On the disk before the rename: after a crash the destination holds the old file or the new.
-    if (::fsync(fd) != 0 || !aside.close()) fail(fmt::format("cannot write '{}': {}", temp.string(), std::strerror(errno)));
-    std::filesystem::rename(temp, file, ec);
-    if (ec) fail(fmt::format("cannot rename '{}' to '{}': {}", temp.string(), file.string(), ec.message()));
-    aside.placed();
-    // Make the rename itself durable.
-    const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir >= 0) {
-        (void)::fsync(dir);
-        ::close(dir);
-    }
 }
 
 }  // namespace rtmix

@@ -1,8 +1,8 @@
 // MasterChain: what runs after the master strip, before the host's output: the lookahead
 // true-peak limiter, then the loudness meter (ITU-R BS.1770-4 / EBU R128).
 //
-// The limiter's parameters arrive as ParamId::effect changes (index = dsp::LimiterParam). The
-// meter's readings are published at every 100 ms boundary of audio through a FloatSlot.
+// The limiter's parameters arrive as the limiter kind's (processors/limiter.hpp), followed by the
+// master's `enabled` (master_limiter_params()), its full bypass. The meter's readings are published at every 100 ms boundary of audio through a FloatSlot.
 //
 // The meter is written here rather than taken from libebur128 (which measures offline: the
 // renderer and `rtmix analyze`). libebur128 sums its whole window whenever it forms a block: a
@@ -45,7 +45,7 @@ class MasterChain final : public RtObject {
 public:
     MasterChain(double sample_rate, float smoothing_ms, bool loudness_meter);
 
-    void apply(ParamId id, std::uint8_t index, float value) noexcept override;
+    void apply(std::uint16_t param, std::uint8_t slot, float value) noexcept override;
     /// Limits and measures one block of the master in place.
     void process(float* left, float* right, std::uint32_t frames) noexcept;
     /// Audio thread: starts a new loudness measurement and clears the limiter's maximum.

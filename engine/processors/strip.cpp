@@ -1,4 +1,4 @@
-#include "graph/strip.hpp"
+#include "processors/strip.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -48,7 +48,10 @@ Strip::Strip(std::uint32_t id, std::uint32_t channels, double sample_rate, float
       id_(id),
       channels_(channels == 1 ? 1 : 2),
       sample_rate_(sample_rate),
-      ramp_frames_(std::max<std::uint32_t>(1, static_cast<std::uint32_t>(smoothing_ms * 1e-3 * sample_rate))) {
+      ramp_frames_(std::max<std::uint32_t>(1, static_cast<std::uint32_t>(smoothing_ms * 1e-3 * sample_rate))),
+      eq_(ProcessorSetup{sample_rate, smoothing_ms, max_block_frames}),
+      comp_(ProcessorSetup{sample_rate, smoothing_ms, max_block_frames}),
+      back_channels_(channels_) {
     max_delay_frames_ = static_cast<std::uint32_t>(std::lround(max_alignment_delay_ms * 1e-3 * sample_rate));
     const std::uint32_t ring_frames = next_power_of_two(max_delay_frames_ + max_block_frames + 1);
     ring_mask_ = ring_frames - 1;
@@ -72,14 +75,12 @@ Strip::Strip(std::uint32_t id, std::uint32_t channels, double sample_rate, float
         post_gain_[c].reset(post_gain_[c].target());
         pre_gain_[c].reset(pre_gain_[c].target());
     }
-    eq_.prepare(sample_rate, smoothing_ms);
-    comp_.prepare(sample_rate, smoothing_ms);
     rms_coef_ = dsp::one_pole_coefficient(rms_window_ms, sample_rate);
 }
 
 void Strip::update_output_gains() noexcept {
     float pan_l = 1.0f, pan_r = 1.0f;
-    pan_gains(channels_, pan_, pan_l, pan_r);
+    pan_gains(back_channels_, pan_, pan_l, pan_r);
     const float mute = mute_ ? 0.0f : 1.0f;
     const float fader = fader_gain(gain_db_);
     pre_gain_[0].set_target(pan_l * mute);
@@ -88,13 +89,19 @@ void Strip::update_output_gains() noexcept {
     post_gain_[1].set_target(pan_r * mute * fader);
 }
 
-void Strip::apply(ParamId id, std::uint8_t index, float value) noexcept {
-    auto& band = eq_settings_[index % dsp::max_eq_bands];
-    auto& send = sends_[index % max_sends];
-    switch (id) {
-        case ParamId::trim_db: trim_db_ = value; break;
-        case ParamId::invert: invert_ = value != 0.0f; break;
-        case ParamId::delay_frames: {
+void Strip::apply(std::uint16_t message, std::uint8_t slot, float value) noexcept {
+    Send& send = sends_[slot % max_sends];
+    switch (static_cast<StripMessage>(message)) {
+        case StripMessage::trim_db:
+            trim_db_ = value;
+            input_gain_.set_target(dsp::db_to_gain(trim_db_) * (invert_ ? -1.0f : 1.0f));
+            return;
+        case StripMessage::invert:
+            invert_ = value != 0.0f;
+            input_gain_.set_target(dsp::db_to_gain(trim_db_) * (invert_ ? -1.0f : 1.0f));
+            return;
+        case StripMessage::delay_ms:  // the control side sends the delay in frames, as delay_samples
+        case StripMessage::delay_samples: {
             const auto frames = static_cast<std::uint32_t>(std::clamp(value, 0.0f, float(max_delay_frames_)));
             if (frames != delay_frames_) {
                 old_delay_frames_ = delay_frames_;
@@ -103,58 +110,31 @@ void Strip::apply(ParamId id, std::uint8_t index, float value) noexcept {
             }
             return;
         }
-        case ParamId::eq_type: band.type = static_cast<dsp::EqType>(value); break;
-        case ParamId::eq_freq_hz: band.freq_hz = value; break;
-        case ParamId::eq_gain_db: band.gain_db = value; break;
-        case ParamId::eq_q: band.q = value; break;
-        case ParamId::eq_slope: band.slope_db_oct = value >= 24.0f ? 24 : 12; break;
-        case ParamId::comp_enabled: comp_settings_.enabled = value != 0.0f; break;
-        case ParamId::comp_threshold_db: comp_settings_.threshold_db = value; break;
-        case ParamId::comp_ratio: comp_settings_.ratio = value; break;
-        case ParamId::comp_knee_db: comp_settings_.knee_db = value; break;
-        case ParamId::comp_attack_ms: comp_settings_.attack_ms = value; break;
-        case ParamId::comp_release_ms: comp_settings_.release_ms = value; break;
-        case ParamId::comp_makeup_db: comp_settings_.makeup_db = value; break;
-        case ParamId::comp_detector: comp_settings_.detector = static_cast<dsp::Detector>(value); break;
-        case ParamId::gain_db: gain_db_ = value; break;
-        case ParamId::pan: pan_ = value; break;
-        case ParamId::mute: mute_ = value != 0.0f; break;
-        case ParamId::send_level_db:
+        case StripMessage::gain_db: gain_db_ = value; break;
+        case StripMessage::pan: pan_ = value; break;
+        case StripMessage::mute: mute_ = value != 0.0f; break;
+        case StripMessage::solo:
+        case StripMessage::solo_safe: return;  // resolved into mutes on the control side
+        case StripMessage::send_level_db:
             send.level_db = value;
             send.level.set_target(fader_gain(value));
             return;
-        case ParamId::send_pre_fader: send.pre_fader = value != 0.0f; return;
-        case ParamId::send_reset:
+        case StripMessage::send_pre_fader: send.pre_fader = value != 0.0f; return;
+        case StripMessage::send_reset:
             // A new send fades in from silence instead of starting with a step.
             send.level.reset(0.0f);
             send.level.set_target(fader_gain(send.level_db));
             return;
-        case ParamId::send_start:
+        case StripMessage::send_start:
             send.level_db = value;
             send.level.reset(fader_gain(value));
             return;
-        case ParamId::output_fade_in:
+        case StripMessage::output_fade_in:
             output_fade_.reset(0.0f);
             output_fade_.set_target(1.0f);
             return;
-        case ParamId::effect:
-        case ParamId::reset_meters: return;
     }
-    switch (id) {
-        case ParamId::trim_db:
-        case ParamId::invert:
-            input_gain_.set_target(dsp::db_to_gain(trim_db_) * (invert_ ? -1.0f : 1.0f));
-            break;
-        case ParamId::eq_type:
-        case ParamId::eq_freq_hz:
-        case ParamId::eq_gain_db:
-        case ParamId::eq_q:
-        case ParamId::eq_slope: eq_.band(index % dsp::max_eq_bands).set(band); break;
-        case ParamId::gain_db:
-        case ParamId::pan:
-        case ParamId::mute: update_output_gains(); break;
-        default: comp_.set(comp_settings_); break;
-    }
+    update_output_gains();  // fader, pan, mute
 }
 
 void Strip::run_alignment_delay(float* const* work, std::uint32_t frames) noexcept {
@@ -190,14 +170,15 @@ void Strip::clear_dsp_state(const StripIo& io) noexcept {
     eq_.reset();
     comp_.reset();
     for (auto& r : ring_) std::fill(r.begin(), r.end(), 0.0f);
-    for (std::uint32_t e = 0; e < io.effect_count; ++e) io.effects[e]->reset();
+    for (std::uint32_t i = 0; i < io.pre_count; ++i) io.pre_inserts[i]->reset();
+    for (std::uint32_t i = 0; i < io.post_count; ++i) io.post_inserts[i]->reset();
 }
 
 bool Strip::process(const StripIo& io, std::uint32_t frames) noexcept {
     process_front(io, frames);
     float* work[2] = {io.output[0], io.output[1]};
-    eq_.process(work, channels_, frames);
-    comp_.process(work, channels_, frames);
+    eq().process(work, io.mid_channels, frames);
+    compressor().process(work, io.mid_channels, frames);
     return process_back(io, frames);
 }
 
@@ -218,12 +199,19 @@ void Strip::process_front(const StripIo& io, std::uint32_t frames) noexcept {
     }
 
     run_alignment_delay(work, frames);
-    for (std::uint32_t e = 0; e < io.effect_count; ++e) io.effects[e]->process(work[0], work[1], frames);
+    std::uint32_t channels = nch;
+    for (std::uint32_t i = 0; i < io.pre_count; ++i) channels = io.pre_inserts[i]->process(work, channels, frames);
 }
 
 bool Strip::process_back(const StripIo& io, std::uint32_t frames) noexcept {
-    const std::uint32_t nch = channels_;
     float* work[2] = {io.output[0], io.output[1]};
+    std::uint32_t channels = io.mid_channels;
+    for (std::uint32_t i = 0; i < io.post_count; ++i) channels = io.post_inserts[i]->process(work, channels, frames);
+    const std::uint32_t nch = io.back_channels;
+    if (nch != back_channels_) {  // an insert made the strip stereo (or no longer does): the pan law follows
+        back_channels_ = nch;
+        update_output_gains();
+    }
     float* ramp = ramps_.data() + 4 * static_cast<std::size_t>(max_block_frames_);
     max_reduction_db_ = std::min(max_reduction_db_, comp_.block_max_reduction_db());
 

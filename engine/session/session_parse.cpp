@@ -10,17 +10,16 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
-#include "control/param_table.hpp"
 #include "files/audio_file.hpp"
 #include "rtmix/session.hpp"
+#include "session/session_paths.hpp"
 
 namespace rtmix {
 
 namespace {
 
-using engine::ParamSpec;
-using engine::Scope;
-using engine::ValueKind;
+using session_paths::find_param;
+using session_paths::word_list;
 using Kind = SessionStrip::Kind;
 
 std::string type_name(const toml::node& n) {
@@ -33,12 +32,6 @@ std::string type_name(const toml::node& n) {
         case toml::node_type::array: return "an array";
         default: return "a date or time";
     }
-}
-
-std::string word_list(std::span<const std::string_view> words) {
-    std::string out;
-    for (std::string_view w : words) out.append(out.empty() ? "" : ", ").append(w);
-    return out;
 }
 
 /// Reads one session file; builds the Session's strips and settings.
@@ -63,7 +56,7 @@ private:
     [[noreturn]] void unknown_key(const toml::key& key, const std::string& where,
                                   const std::vector<std::string>& known) const {
         std::string message = fmt::format("unknown key '{}' {}", key.str(), where);
-        const std::string best = engine::closest_match(key.str(), known);
+        const std::string best = closest_match(key.str(), known);
         if (!best.empty()) {
             message += fmt::format(" (did you mean '{}'?)", best);
         } else {
@@ -76,11 +69,18 @@ private:
 
     void read_session(const toml::table& t, double& sample_rate, std::uint32_t& block_frames);
     void read_strip(const toml::table& t, Kind kind, const toml::source_region& header);
-    void read_param(SessionStrip& s, const std::string& where, const std::string& path_suffix, const ParamSpec& spec,
+    void read_param(SessionStrip& s, const std::string& where, const std::string& path_suffix, const ParamInfo& spec,
                     const toml::key& key, const toml::node& value);
-    void read_table_params(SessionStrip& s, const std::string& owner, const std::string& what, Scope scope,
-                           std::string_view spec_prefix, const std::string& path_prefix, const toml::key& key,
-                           const toml::node& node);
+    /// The parameters of a processor's table (`compressor = { ... }`, an insert, [master.limiter])
+    /// below `prefix`; `skip` names the keys the caller reads itself.
+    void read_processor(SessionStrip& s, const std::string& where, const std::string& prefix, const ProcessorInfo& type,
+                        std::span<const ParamInfo> extras, const toml::table& t,
+                        const std::vector<std::string>& skip = {});
+    /// A table that switches its processor on unless it says enabled = false.
+    void read_switched(SessionStrip& s, const std::string& owner, const std::string& prefix, const ProcessorInfo& type,
+                       std::span<const ParamInfo> extras, const toml::key& key, const toml::node& node);
+    void read_named_effect(SessionStrip& s, const std::string& owner, const toml::key& key, const toml::node& node);
+    void read_inserts(SessionStrip& s, const std::string& owner, const toml::node& node);
     void read_eq(SessionStrip& s, const std::string& owner, const toml::key& key, const toml::node& node);
     void read_sends(SessionStrip& s, const std::string& owner, const toml::key& key, const toml::node& node);
     void read_loudness(const toml::node& node);
@@ -96,35 +96,25 @@ private:
     std::filesystem::path folder_;
 };
 
-/// The key of `spec` in a session table: its path below `prefix` ("compressor." -> "ratio"); with
-/// no prefix, only keys without a dot. Empty when the parameter does not belong in that table.
-std::string_view table_key(const ParamSpec& spec, Scope scope, std::string_view prefix) {
-    std::string_view k = spec.key;
-    if (spec.scope != scope) return {};
-    if (prefix.empty()) return k.find('.') == std::string_view::npos ? k : std::string_view{};
-    if (!k.starts_with(prefix)) return {};
-    return k.substr(prefix.size());
-}
-
-/// The parameter of `scope` whose key (below `prefix`) is `key`, or null.
-const ParamSpec* find_spec(Scope scope, std::string_view prefix, std::string_view key) {
-    for (const ParamSpec& spec : engine::param_specs())
-        if (!key.empty() && table_key(spec, scope, prefix) == key) return &spec;
-    return nullptr;
-}
-
-/// Every key of the parameters of `scope` below `prefix`, in the table's order.
-std::vector<std::string> spec_keys(Scope scope, std::string_view prefix) {
+/// The keys of a processor's table: its parameters, then `extras`.
+std::vector<std::string> processor_keys(const ProcessorInfo& type, std::span<const ParamInfo> extras) {
     std::vector<std::string> out;
-    for (const ParamSpec& spec : engine::param_specs())
-        if (const std::string_view k = table_key(spec, scope, prefix); !k.empty()) out.emplace_back(k);
+    for (const ParamInfo& p : type.params) out.emplace_back(p.key);
+    for (const ParamInfo& p : extras) out.emplace_back(p.key);
     return out;
 }
 
-bool strip_param_applies(std::string_view key, Kind kind) {
-    if (key == "solo") return kind != Kind::master;
-    if (key == "solo_safe") return kind == Kind::bus;
-    return true;
+std::vector<std::string> insert_types() {
+    std::vector<std::string> out;
+    for (const ProcessorInfo* p : processor_types())
+        if (p->insert) out.emplace_back(p->type);
+    return out;
+}
+
+std::string comma_list(const std::vector<std::string>& items) {
+    std::string out;
+    for (const std::string& i : items) out.append(out.empty() ? "" : ", ").append(i);
+    return out;
 }
 
 std::string describe(Kind kind, const std::string& name) {
@@ -195,7 +185,7 @@ std::string Parser::string_value(const toml::node& n, const std::string& what) c
 }
 
 void Parser::read_param(SessionStrip& s, const std::string& where, const std::string& path_suffix,
-                        const ParamSpec& spec, const toml::key& key, const toml::node& value) {
+                        const ParamInfo& spec, const toml::key& key, const toml::node& value) {
     SessionSetting setting;
     setting.path = s.path() + "." + path_suffix;
     setting.where = at(value.source());
@@ -204,8 +194,7 @@ void Parser::read_param(SessionStrip& s, const std::string& where, const std::st
             if (!value.is_number())
                 fail(value.source(), fmt::format("{} {} must be a number, not {}", key.str(), where, type_name(value)));
             double v = *value.value<double>();
-            if (std::isinf(v) && v < 0 && (spec.field == engine::Field::gain_db || spec.field == engine::Field::send_level_db))
-                v = spec.min;  // -inf dB: silence
+            if (std::isinf(v) && v < 0 && spec.minus_inf) v = spec.min;  // -inf dB: silence
             if (!std::isfinite(v)) fail(value.source(), fmt::format("{} {} must be a finite number", key.str(), where));
             setting.value = v;
             break;
@@ -225,28 +214,95 @@ void Parser::read_param(SessionStrip& s, const std::string& where, const std::st
     settings_.push_back(std::move(setting));
 }
 
-void Parser::read_table_params(SessionStrip& s, const std::string& owner, const std::string& what, Scope scope,
-                               std::string_view spec_prefix, const std::string& path_prefix, const toml::key& key,
-                               const toml::node& node) {
-    const toml::table* t = node.as_table();
-    if (t == nullptr) fail(node.source(), fmt::format("{} of {} must be a table ({} = {{ ... }}), not {}", key.str(), owner, key.str(), type_name(node)));
-    const std::vector<std::string> known = spec_keys(scope, spec_prefix);
-    const std::string where = fmt::format("in the {} of {}", what, owner);
-    for (auto&& [k, v] : *t) {
-        const ParamSpec* spec = find_spec(scope, spec_prefix, k.str());
+void Parser::read_processor(SessionStrip& s, const std::string& where, const std::string& prefix,
+                            const ProcessorInfo& type, std::span<const ParamInfo> extras, const toml::table& t,
+                            const std::vector<std::string>& skip) {
+    std::vector<std::string> known = processor_keys(type, extras);
+    known.insert(known.end(), skip.begin(), skip.end());
+    for (auto&& [k, v] : t) {
+        if (std::find(skip.begin(), skip.end(), k.str()) != skip.end()) continue;
+        const ParamInfo* spec = find_param(extras, k.str());
+        if (spec == nullptr) spec = find_param(type.params, k.str());
         if (spec == nullptr) unknown_key(k, where, known);
-        read_param(s, where, path_prefix + std::string(k.str()), *spec, k, v);
+        read_param(s, where, prefix + std::string(k.str()), *spec, k, v);
+    }
+}
+
+void Parser::read_switched(SessionStrip& s, const std::string& owner, const std::string& prefix,
+                           const ProcessorInfo& type, std::span<const ParamInfo> extras, const toml::key& key,
+                           const toml::node& node) {
+    const toml::table* t = node.as_table();
+    if (t == nullptr)
+        fail(node.source(), fmt::format("{} of {} must be a table ({} = {{ ... }}), not {}", key.str(), owner, key.str(), type_name(node)));
+    const std::size_t before = settings_.size();
+    read_processor(s, fmt::format("in the {} of {}", key.str(), owner), prefix, type, extras, *t);
+    bool explicit_enable = false;
+    for (std::size_t i = before; i < settings_.size(); ++i)
+        explicit_enable = explicit_enable || settings_[i].path.ends_with("." + prefix + "enabled");
+    if (!explicit_enable)
+        settings_.insert(settings_.begin() + static_cast<std::ptrdiff_t>(before),
+                         SessionSetting{s.path() + "." + prefix + "enabled", 1.0, at(key.source())});
+}
+
+// reverb = { ... } and delay = { ... } on a bus or the master: the named effects.
+void Parser::read_named_effect(SessionStrip& s, const std::string& owner, const toml::key& key, const toml::node& node) {
+    const toml::table* t = node.as_table();
+    if (t == nullptr)
+        fail(node.source(), fmt::format("{} of {} must be a table ({} = {{ ... }}), not {}", key.str(), owner, key.str(), type_name(node)));
+    const ProcessorInfo& type = *find_processor_type(key.str());
+    s.inserts.push_back({std::string(key.str()), std::string(key.str()), InsertPosition::pre, at(key.source())});
+    read_processor(s, fmt::format("in the {} of {}", key.str(), owner), std::string(key.str()) + ".", type,
+                   insert_params(type), *t);
+}
+
+// inserts = [ { type = "gate", position = "pre", threshold_db = -45 }, ... ]
+void Parser::read_inserts(SessionStrip& s, const std::string& owner, const toml::node& node) {
+    const toml::array* list = node.as_array();
+    if (list == nullptr)
+        fail(node.source(), fmt::format("inserts of {} must be an array (inserts = [ {{ type = \"gate\", ... }} ]), not {}",
+                                        owner, type_name(node)));
+    const std::vector<std::string> types = insert_types();
+    for (std::size_t i = 0; i < list->size(); ++i) {
+        const toml::node& item = (*list)[i];
+        const toml::table* t = item.as_table();
+        const std::string where = fmt::format("in insert {} of {}", i + 1, owner);
+        if (t == nullptr)
+            fail(item.source(), fmt::format("insert {} of {} must be a table ({{ type = \"gate\", ... }}), not {}", i + 1,
+                                            owner, type_name(item)));
+        const toml::node* type_node = t->get("type");
+        if (type_node == nullptr)
+            fail(item.source(), fmt::format("insert {} of {} has no type (expected type = one of: {})", i + 1, owner,
+                                            comma_list(types)));
+        const std::string type_name_given = string_value(*type_node, fmt::format("type {}", where));
+        const ProcessorInfo* type = find_processor_type(type_name_given);
+        if (type == nullptr || !type->insert) {
+            const std::string best = closest_match(type_name_given, types);
+            fail(type_node->source(), fmt::format("unknown insert type '{}' {}{} (expected one of: {})", type_name_given, where,
+                                                  best.empty() ? "" : fmt::format(" (did you mean '{}'?)", best),
+                                                  comma_list(types)));
+        }
+        SessionInsert insert{std::string(type->type), fmt::format("insert.{}", i + 1), InsertPosition::post,
+                             at(item.source())};
+        if (const toml::node* p = t->get("position")) {
+            const std::string position = string_value(*p, fmt::format("position {}", where));
+            if (position != "pre" && position != "post")
+                fail(p->source(), fmt::format("position = '{}' {}: expected \"pre\" (before the EQ) or \"post\" (after the "
+                                              "compressor, the default)", position, where));
+            insert.position = position == "pre" ? InsertPosition::pre : InsertPosition::post;
+        }
+        s.inserts.push_back(insert);
+        read_processor(s, where, insert.slot + ".", *type, insert_params(*type), *t, {"type", "position"});
     }
 }
 
 void Parser::read_eq(SessionStrip& s, const std::string& owner, const toml::key& key, const toml::node& node) {
+    const ProcessorInfo& eq = *find_processor_type("eq");
     const toml::array* bands = node.as_array();
     if (bands == nullptr)
         fail(node.source(), fmt::format("eq of {} must be an array of bands (eq = [ {{ type = \"peak\", ... }} ]), not {}",
                                         owner, type_name(node)));
-    if (bands->size() > engine::eq_band_count)
-        fail(node.source(), fmt::format("eq of {} has {} bands; a strip has {}", owner, bands->size(), engine::eq_band_count));
-    const std::vector<std::string> known = spec_keys(Scope::eq_band, "");
+    if (bands->size() > eq.groups)
+        fail(node.source(), fmt::format("eq of {} has {} bands; a strip has {}", owner, bands->size(), eq.groups));
     for (std::size_t i = 0; i < bands->size(); ++i) {
         const toml::node& band = (*bands)[i];
         const toml::table* t = band.as_table();
@@ -254,12 +310,8 @@ void Parser::read_eq(SessionStrip& s, const std::string& owner, const toml::key&
         if (t == nullptr) fail(band.source(), fmt::format("EQ band {} of {} must be a table ({{ type = \"peak\", ... }}), not {}", i + 1, owner, type_name(band)));
         if (!t->contains("type"))
             fail(band.source(), fmt::format("EQ band {} of {} has no type (expected type = one of: {})", i + 1, owner,
-                                            word_list(find_spec(Scope::eq_band, "", "type")->words)));
-        for (auto&& [k, v] : *t) {
-            const ParamSpec* spec = find_spec(Scope::eq_band, "", k.str());
-            if (spec == nullptr) unknown_key(k, where, known);
-            read_param(s, where, fmt::format("eq.{}.{}", i + 1, k.str()), *spec, k, v);
-        }
+                                            word_list(find_param(eq.params, "type")->words)));
+        read_processor(s, where, fmt::format("eq.{}.", i + 1), eq, {}, *t);
     }
     (void)key;
 }
@@ -273,7 +325,7 @@ void Parser::read_loudness(const toml::node& node) {
         const std::string name = string_value(*p, "preset in [master.loudness]");
         const std::optional<LoudnessTarget> preset = LoudnessTarget::preset_named(name);
         if (!preset) {
-            const std::string best = engine::closest_match(name, {"streaming", "apple", "broadcast"});
+            const std::string best = closest_match(name, std::vector<std::string>{"streaming", "apple", "broadcast"});
             fail(p->source(), fmt::format("preset = '{}' in [master.loudness]: expected one of: streaming, apple, broadcast{}",
                                           name, best.empty() ? "" : fmt::format(" (did you mean '{}'?)", best)));
         }
@@ -417,9 +469,9 @@ void Parser::read_strip(const toml::table& t, Kind kind, const toml::source_regi
 
     // The keys this strip accepts, for suggestions.
     std::vector<std::string> known;
-    for (const std::string& k : spec_keys(Scope::strip, ""))
-        if (strip_param_applies(k, kind)) known.push_back(k);
-    known.insert(known.end(), {"eq", "compressor"});
+    for (const ParamInfo& p : strip_params())
+        if (session_paths::strip_has(kind, p)) known.emplace_back(p.key);
+    known.insert(known.end(), {"eq", "compressor", "inserts"});
     if (kind != Kind::master) known.insert(known.end(), {"name", "output", "sends"});
     if (kind != Kind::track) known.insert(known.end(), {"reverb", "delay"});
     if (kind == Kind::master) known.insert(known.end(), {"limiter", "loudness", "metadata"});
@@ -431,7 +483,8 @@ void Parser::read_strip(const toml::table& t, Kind kind, const toml::source_regi
         const std::string_view k = key.str();
         if (std::find(known.begin(), known.end(), k) == known.end()) {
             if (kind == Kind::track && (k == "reverb" || k == "delay"))
-                fail(key.source(), fmt::format("{} on {}: effects go on buses; put it on a [[bus]] and send to that bus", k, owner));
+                fail(key.source(), fmt::format("{} on {}: the {} = {{}} key is for buses ([[bus]]) and the master; on a "
+                                               "track, use inserts = [ {{ type = \"{}\" }} ]", k, owner, k, k));
             if (kind != Kind::master && (k == "limiter" || k == "loudness" || k == "metadata"))
                 fail(key.source(), fmt::format("{} in {}: it belongs to the master ([master.{}])", k, owner, k));
             if (kind != Kind::track && (k == "file" || k == "input" || k == "offset_ms"))
@@ -457,31 +510,28 @@ void Parser::read_strip(const toml::table& t, Kind kind, const toml::source_regi
             read_eq(s, owner, key, node);
         } else if (k == "sends") {
             read_sends(s, owner, key, node);
-        } else if (k == "compressor" || k == "limiter") {
+        } else if (k == "compressor") {
             // A compressor or limiter table switches it on unless it says enabled = false.
-            const std::size_t before = settings_.size();
-            const std::string prefix = std::string(k) + ".";
-            if (k == "compressor") read_table_params(s, owner, "compressor", Scope::strip, prefix, prefix, key, node);
-            else read_table_params(s, owner, "limiter", Scope::limiter, "", prefix, key, node);
-            bool explicit_enable = false;
-            for (std::size_t i = before; i < settings_.size(); ++i)
-                explicit_enable = explicit_enable || settings_[i].path.ends_with("." + prefix + "enabled");
-            if (!explicit_enable) settings_.insert(settings_.begin() + static_cast<std::ptrdiff_t>(before),
-                                                   SessionSetting{s.path() + "." + prefix + "enabled", 1.0, at(key.source())});
+            read_switched(s, owner, "compressor.", *find_processor_type("compressor"), {}, key, node);
+        } else if (k == "limiter") {
+            read_switched(s, owner, "limiter.", *find_processor_type("limiter"), master_limiter_params(), key, node);
+        } else if (k == "inserts") {
+            read_inserts(s, owner, node);
         } else if (k == "loudness") {
             read_loudness(node);
         } else if (k == "metadata") {
             read_metadata(node);
-        } else if (k == "reverb") {
-            s.reverb = true;
-            read_table_params(s, owner, "reverb", Scope::reverb, "", "reverb.", key, node);
-        } else if (k == "delay") {
-            s.delay = true;
-            read_table_params(s, owner, "delay", Scope::delay, "", "delay.", key, node);
+        } else if (k == "reverb" || k == "delay") {
+            read_named_effect(s, owner, key, node);
         } else {
-            read_param(s, "in " + owner, std::string(k), *find_spec(Scope::strip, "", k), key, node);
+            read_param(s, "in " + owner, std::string(k), *find_param(strip_params(), k), key, node);
         }
     }
+    // The named effects run first, the reverb before the delay (the order Session::apply() adds
+    // them in), then the list.
+    std::stable_partition(s.inserts.begin(), s.inserts.end(), [](const SessionInsert& i) { return i.slot == "reverb"; });
+    std::stable_partition(s.inserts.begin(), s.inserts.end(),
+                          [](const SessionInsert& i) { return i.slot == "reverb" || i.slot == "delay"; });
     if (kind == Kind::track && file_node != nullptr && input_node != nullptr)
         fail(input_node->source(), fmt::format("{} has both a file and an input: a track plays one or the other", owner));
     if (kind == Kind::track && input_node == nullptr) {

@@ -1,7 +1,9 @@
-#include "graph/master_chain.hpp"
+#include "processors/master_chain.hpp"
 
 #include <algorithm>
 #include <limits>
+
+#include "processors/limiter.hpp"
 
 namespace rtmix::engine {
 
@@ -76,8 +78,9 @@ MasterChain::MasterChain(double sample_rate, float smoothing_ms, bool loudness_m
     }
 }
 
-void MasterChain::apply(ParamId id, std::uint8_t index, float value) noexcept {
-    if (id == ParamId::effect) limiter_.set(static_cast<dsp::LimiterParam>(index), value);
+void MasterChain::apply(std::uint16_t param, std::uint8_t, float value) noexcept {
+    const auto own = static_cast<std::uint16_t>(limiter_kind.info.params.size());
+    limiter_.set(param < own ? limiter_param(param) : dsp::LimiterParam::enabled, value);
 }
 
 void MasterChain::process(float* left, float* right, std::uint32_t frames) noexcept {

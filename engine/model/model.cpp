@@ -1,9 +1,44 @@
-#include "session/model.hpp"
+#include "model/model.hpp"
 
 #include <algorithm>
 #include <functional>
 
+#include <fmt/format.h>
+
 namespace rtmix::engine {
+
+SlotModel SlotModel::make(const ProcessorKind& kind, std::span<const ParamInfo> extras, RtObject* target) {
+    SlotModel s;
+    s.kind = &kind;
+    s.extras = extras;
+    s.target = target;
+    s.values.resize(s.own_count() + extras.size());
+    for (std::uint32_t i = 0; i < s.values.size(); ++i) s.values[i] = s.param(i).def;
+    return s;
+}
+
+std::uint32_t SlotModel::latency_frames(double sample_rate) const {
+    if (kind == nullptr || kind->latency_frames == nullptr) return 0;
+    return kind->latency_frames(std::span<const double>(values.data(), own_count()), sample_rate);
+}
+
+std::string StripModel::insert_prefix(const InsertModel& insert) const {
+    if (insert.fade.active()) return {};
+    if (!insert.name.empty()) return insert.name;
+    std::uint32_t number = 0;
+    for (const InsertModel& i : inserts) {
+        if (!i.name.empty() || i.fade.active()) continue;
+        ++number;
+        if (&i == &insert) break;
+    }
+    return fmt::format("insert.{}", number);
+}
+
+InsertModel* StripModel::find_insert(std::string_view prefix) {
+    for (InsertModel& i : inserts)
+        if (!i.fade.active() && insert_prefix(i) == prefix) return &i;
+    return nullptr;
+}
 
 std::string StripModel::path() const {
     switch (kind) {
@@ -51,9 +86,9 @@ std::vector<bool> Model::effective_mutes() const {
     const std::size_t n = strips.size();
     std::vector<bool> muted(n, false);
     bool any_solo = false;
-    for (const auto& s : strips) any_solo = any_solo || s.solo;
+    for (const auto& s : strips) any_solo = any_solo || s.flag(StripMessage::solo);
     if (!any_solo) {
-        for (std::size_t i = 0; i < n; ++i) muted[i] = strips[i].mute;
+        for (std::size_t i = 0; i < n; ++i) muted[i] = strips[i].flag(StripMessage::mute);
         return muted;
     }
     // Edges by index: feeds[i] lists the strips i feeds (output and sends).
@@ -83,15 +118,16 @@ std::vector<bool> Model::effective_mutes() const {
                 }
         };
     for (std::size_t i = 0; i < n; ++i)
-        if (strips[i].solo) {
+        if (strips[i].flag(StripMessage::solo)) {
             audible[i] = true;
             mark(i, feeds);
             mark(i, fed_by);
         }
     for (std::size_t i = 0; i < n; ++i) {
         const auto& s = strips[i];
-        const bool keep = audible[i] || s.kind == StripKind::master || (s.kind == StripKind::bus && s.solo_safe);
-        muted[i] = s.mute || !keep;
+        const bool keep =
+            audible[i] || s.kind == StripKind::master || (s.kind == StripKind::bus && s.flag(StripMessage::solo_safe));
+        muted[i] = s.flag(StripMessage::mute) || !keep;
     }
     return muted;
 }
