@@ -218,8 +218,9 @@ struct Engine::Impl {
             publish_pending = true;
             return;
         }
-        std::unique_ptr<RenderPlan> plan = compile_plan(model, options.max_block_frames, options.track_group);
-        latency = plan->latency_frames = master_latency();
+        std::unique_ptr<RenderPlan> plan =
+            compile_plan(model, options.max_block_frames, options.sample_rate, options.track_group);
+        latency = plan->latency_frames + master_latency();
         mailbox.publish(std::move(plan));  // a plan the audio thread never took is deleted here
         ++plans_published;
         publish_pending = false;
@@ -292,8 +293,10 @@ struct Engine::Impl {
             return s;
         }
         if (!mutes.empty()) commit_mutes(model, mutes);
-        if (p.insert != nullptr && p.param->latency) p.insert->latency = insert_latency;
-        if (p.param->latency) latency = master_latency();
+        if (p.param->latency) {
+            if (p.insert != nullptr) p.insert->latency = insert_latency;
+            publish();  // the graph's compensation follows (the master chain's latency comes on top)
+        }
         return {};
     }
 

@@ -343,3 +343,49 @@ TEST_CASE("after a release the gain reduction comes to rest at exactly 0 dB", "[
     CHECK(quiet == quiet_in);  // gain exactly 1
     CHECK(c.block_max_reduction_db() == 0.0f);
 }
+
+TEST_CASE("with lookahead the audio waits for its gain: a step is already reduced when it comes out", "[compressor]") {
+    const double fs = 48000.0;
+    dsp::CompressorSettings s;
+    s.enabled = true;
+    s.threshold_db = -20.0f;
+    s.ratio = 4.0f;
+    s.knee_db = 0.0f;
+    s.attack_ms = 2.0f;
+    s.release_ms = 50.0f;
+    s.lookahead_ms = 5.0f;
+    dsp::Compressor c = make(s, fs);
+    const std::uint32_t lookahead = 240;  // 5 ms at 48 kHz
+    CHECK(dsp::Compressor::lookahead_frames(fs, 5.0f) == lookahead);
+    const std::size_t onset = 1000, frames = 4096;
+    std::vector<float> x(frames, 0.0f);
+    for (std::size_t i = onset; i < frames; ++i) x[i] = 0.5f;  // a step to -6.02 dBFS
+    std::vector<float> y = x;
+    float* buffers[1] = {y.data()};
+    for (std::size_t pos = 0; pos < frames; pos += 100) {  // blocks of 100: chunks do not line up
+        float* b[1] = {buffers[0] + pos};
+        c.process(b, 1, static_cast<std::uint32_t>(std::min<std::size_t>(100, frames - pos)));
+    }
+    // Nothing before the step's delayed arrival.
+    for (std::size_t i = 0; i < onset + lookahead; ++i) REQUIRE(y[i] == 0.0f);
+    // Its first sample out carries the reduction of lookahead + 1 attack steps toward the static
+    // curve's: target * (1 - a^(L + 1)), a = exp(-1 / (attack * fs)).
+    const double in_db = 20.0 * std::log10(0.5);
+    const double target = expected_output_db(in_db, -20.0, 4.0, 0.0) - in_db;
+    const double a = std::exp(-1.0 / (2e-3 * fs));
+    const double reduction = target * (1.0 - std::pow(a, static_cast<double>(lookahead + 1)));
+    CHECK(20.0 * std::log10(y[onset + lookahead] / 0.5) == Approx(reduction).margin(1e-3));
+    CHECK(reduction < 0.9 * target);  // most of the way there already (5 ms = 2.5 attack times)
+    // Settled, the static curve.
+    CHECK(20.0 * std::log10(y.back() / 0.5) == Approx(target).margin(1e-3));
+}
+
+TEST_CASE("the lookahead delays a disabled compressor too, so switching it never shifts time", "[compressor]") {
+    dsp::CompressorSettings s;
+    s.lookahead_ms = 1.0f;  // 48 frames
+    dsp::Compressor c = make(s, 48000.0);
+    std::vector<float> x = test::impulse(256);
+    float* b[1] = {x.data()};
+    c.process(b, 1, 256);
+    for (std::size_t i = 0; i < 256; ++i) CHECK(x[i] == (i == 48 ? 1.0f : 0.0f));
+}

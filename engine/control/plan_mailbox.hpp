@@ -34,11 +34,14 @@ public:
     }
 
     /// Audio thread, wait-free: the plan to run this block (`current` or a newer one). When it
-    /// switches, `current` goes onto the retire queue.
-    Plan* take(Plan* current) noexcept {
+    /// switches, `adopt(next)` runs first (while `current` and everything it keeps alive still
+    /// stands), then `current` goes onto the retire queue.
+    template <class Adopt>
+    Plan* take(Plan* current, Adopt&& adopt) noexcept {
         if (pending_.load(std::memory_order_acquire) == nullptr) return current;
         if (current != nullptr && retired_.write_available() == 0) return current;
         Plan* next = pending_.exchange(nullptr, std::memory_order_acq_rel);
+        adopt(next);
         if (current != nullptr) retired_.push(current);
         return next;
     }

@@ -41,12 +41,23 @@ float compressor_curve_db(float x, float threshold_db, float ratio, float knee_d
     return threshold_db + over / ratio;
 }
 
-void Compressor::prepare(double sample_rate, float smoothing_ms) noexcept {
+std::uint32_t Compressor::lookahead_frames(double sample_rate, float lookahead_ms) noexcept {
+    return static_cast<std::uint32_t>(std::lround(std::clamp(lookahead_ms, 0.0f, max_lookahead_ms) * 1e-3 * sample_rate));
+}
+
+void Compressor::prepare(double sample_rate, float smoothing_ms) {
     sample_rate_ = sample_rate;
+    std::uint32_t ring = 1;
+    while (ring < lookahead_frames(sample_rate, max_lookahead_ms) + chunk_frames + 1) ring <<= 1;
+    ring_mask_ = ring - 1;
+    for (auto& r : ring_) r.assign(ring, 0.0f);
+    xfade_frames_ = xfade_done_ = std::max<std::uint32_t>(1, static_cast<std::uint32_t>(smoothing_ms * 1e-3 * sample_rate));
     rms_coef_ = one_pole_coefficient(rms_window_ms, sample_rate);
     makeup_.set_ramp_frames(static_cast<std::uint32_t>(smoothing_ms * 1e-3 * sample_rate));
     set(settings_);
     makeup_.reset(makeup_.target());
+    old_delay_frames_ = delay_frames_;  // prepared: the lookahead stands, no crossfade
+    xfade_done_ = xfade_frames_;
 }
 
 void Compressor::set(const CompressorSettings& s) noexcept {
@@ -56,12 +67,18 @@ void Compressor::set(const CompressorSettings& s) noexcept {
     makeup_.set_target(s.enabled ? db_to_gain(s.makeup_db) : 1.0f);
     // The curve is the identity below threshold - knee / 2. The shortcut is off when that edge is
     // at or below silence_db, where the detector's floor would decide instead.
+    if (const std::uint32_t frames = lookahead_frames(sample_rate_, s.lookahead_ms); frames != delay_frames_) {
+        old_delay_frames_ = xfade_done_ * 2 < xfade_frames_ ? old_delay_frames_ : delay_frames_;
+        delay_frames_ = frames;
+        xfade_done_ = 0;
+    }
     const float edge_db = s.threshold_db - 0.5f * std::max(s.knee_db, 0.0f) - rest_margin_db;
     const bool rms = s.detector == Detector::rms;
     rest_level_ = edge_db > silence_db ? db_to_gain(rms ? 2.0f * edge_db : edge_db) : 0.0f;
 }
 
 void Compressor::reset() noexcept {
+    for (auto& r : ring_) std::fill(r.begin(), r.end(), 0.0f);
     mean_square_ = 0.0f;
     gr_db_ = 0.0f;
     chunk_phase_ = 0;
@@ -88,6 +105,7 @@ void Compressor::process_group(Compressor* const* compressors, float* const* con
         Compressor& c = *compressors[k];
         c.block_min_gr_db_ = c.gr_db_;
         if (c.idle()) {
+            c.delay(buffers[k], channels[k], 0, frames);
             c.gr_db_ = 0.0f;
             c.block_min_gr_db_ = 0.0f;
             c.chunk_phase_ = (c.chunk_phase_ + frames % chunk_frames) % chunk_frames;
@@ -117,6 +135,7 @@ void Compressor::process_group(Compressor* const* compressors, float* const* con
             // not depend on the block sizes.
             if (active[k] && phase + n == chunk_frames && std::fabs(run[k]->gr_db_) < rest_reduction_db)
                 run[k]->gr_db_ = 0.0f;
+            run[k]->delay(buf[k], nch[k], pos, n);
             run[k]->apply_chunk(buf[k], nch[k], pos, n, a[k], active[k]);
         }
     }
@@ -222,6 +241,29 @@ void Compressor::filter_chunks(Compressor* const* run, float (*a)[chunk_frames],
         run[k]->gr_db_ = gr[q];
         run[k]->block_min_gr_db_ = lowest[q++];
     }
+}
+
+void Compressor::delay(float* const* buffers, std::uint32_t channels, std::uint32_t pos, std::uint32_t n) noexcept {
+    const bool fading = xfade_done_ < xfade_frames_;
+    if (delay_frames_ == 0 && !fading) return;
+    const std::uint32_t w = write_;
+    const float inv = 1.0f / static_cast<float>(xfade_frames_);
+    for (std::uint32_t ch = 0; ch < channels; ++ch) {
+        float* ring = ring_[ch].data();
+        float* x = buffers[ch] + pos;
+        for (std::uint32_t i = 0; i < n; ++i) ring[(w + i) & ring_mask_] = x[i];
+        if (!fading) {
+            for (std::uint32_t i = 0; i < n; ++i) x[i] = ring[(w + i - delay_frames_) & ring_mask_];
+            continue;
+        }
+        for (std::uint32_t i = 0; i < n; ++i) {
+            const float t = static_cast<float>(std::min(xfade_done_ + i, xfade_frames_)) * inv;
+            const float old_tap = ring[(w + i - old_delay_frames_) & ring_mask_];
+            x[i] = old_tap + t * (ring[(w + i - delay_frames_) & ring_mask_] - old_tap);
+        }
+    }
+    write_ = (w + n) & ring_mask_;
+    if (fading) xfade_done_ = std::min(xfade_done_ + n, xfade_frames_);
 }
 
 void Compressor::apply_chunk(float* const* buffers, std::uint32_t channels, std::uint32_t pos, std::uint32_t n,

@@ -1,6 +1,7 @@
 #include "graph/compile.hpp"
 
 #include <algorithm>
+#include <array>
 #include <deque>
 #include <unordered_map>
 
@@ -19,13 +20,13 @@ PlanNode::Kind node_kind(StripKind k) {
 
 }  // namespace
 
-std::unique_ptr<RenderPlan> compile_plan(const Model& model, std::uint32_t max_block_frames,
+std::unique_ptr<RenderPlan> compile_plan(Model& model, std::uint32_t max_block_frames, double sample_rate,
                                          std::uint32_t track_group) {
     // Every strip the plan runs: the model's, then the removed ones still fading out.
-    std::vector<const StripModel*> all;
+    std::vector<StripModel*> all;
     all.reserve(model.strips.size() + model.fading.size());
-    for (const StripModel& s : model.strips) all.push_back(&s);
-    for (const StripModel& s : model.fading) all.push_back(&s);
+    for (StripModel& s : model.strips) all.push_back(&s);
+    for (StripModel& s : model.fading) all.push_back(&s);
     const std::size_t n = all.size();
     std::unordered_map<std::uint32_t, std::size_t> index_of;
     index_of.reserve(n);
@@ -70,8 +71,24 @@ std::unique_ptr<RenderPlan> compile_plan(const Model& model, std::uint32_t max_b
         return all[i]->kind == StripKind::track && dependency_count[i] == 0;
     });
 
+    // Latency: a strip's input is as late as the latest of what it sums (tracks: 0), its output
+    // later by its own processors; every output that reaches its destination sooner than that
+    // destination's input gets the difference as a delay.
+    std::vector<std::uint32_t> in_latency(n, 0), out_latency(n, 0);
+    for (const std::size_t i : order) {
+        out_latency[i] = in_latency[i] + all[i]->chain_latency(sample_rate);
+        for (const std::size_t j : consumers[i]) in_latency[j] = std::max(in_latency[j], out_latency[i]);
+    }
+    const std::size_t master = index_of.at(model.strips.front().id);
+    /// The delay of an output of strip `i` into the strip with id `dest`.
+    auto edge_frames = [&](std::size_t i, std::uint32_t dest) -> std::uint32_t {
+        auto it = index_of.find(dest);
+        return it == index_of.end() ? 0 : in_latency[it->second] - out_latency[i];
+    };
+
     auto plan = std::make_unique<RenderPlan>();
     plan->max_block_frames = max_block_frames;
+    plan->latency_frames = out_latency[master];
     std::vector<std::uint32_t> position(n, 0);  // model index -> plan node index
     for (std::size_t k = 0; k < order.size(); ++k) position[order[k]] = static_cast<std::uint32_t>(k);
 
@@ -83,7 +100,7 @@ std::unique_ptr<RenderPlan> compile_plan(const Model& model, std::uint32_t max_b
     // Send buffers, keyed by (source model index, send index).
     std::vector<std::vector<std::uint32_t>> send_buffer(n);
     for (std::size_t k = 0; k < order.size(); ++k) {
-        const StripModel& s = *all[order[k]];
+        StripModel& s = *all[order[k]];
         PlanNode& node = plan->nodes[k];
         node.kind = node_kind(s.kind);
         node.strip = s.strip.get();
@@ -113,6 +130,25 @@ std::unique_ptr<RenderPlan> compile_plan(const Model& model, std::uint32_t max_b
                 }
             (pre ? node.mid_channels : node.back_channels) = channels;
         }
+        node.latency_frames = out_latency[order[k]];
+        // Latency compensation of the outputs: every one that has memory or needs it is listed
+        // (an output no longer connected with 0 frames), so that the strip follows the plan and
+        // the plan keeps alive every memory the strip may still point at.
+        std::array<std::uint32_t, edge_count> frames{};
+        if (s.kind != StripKind::master && s.output != StripModel::Output::none)
+            frames[output_edge] = edge_frames(order[k], s.output == StripModel::Output::bus ? s.output_bus
+                                                                                            : model.strips.front().id);
+        for (const SendModel& send : s.sends) frames[send_edge(send.slot)] = edge_frames(order[k], send.bus_id);
+        node.first_edge = static_cast<std::uint32_t>(plan->edges.size());
+        for (std::uint32_t e = 0; e < edge_count; ++e) {
+            std::shared_ptr<DelayMemory>& memory = s.compensation[e];
+            const std::uint32_t needed = delay_memory_frames(frames[e], max_block_frames);
+            if (frames[e] > 0 && (!memory || memory->capacity < needed)) memory = std::make_shared<DelayMemory>(needed);
+            if (!memory) continue;
+            plan->edges.push_back({e, frames[e], memory.get()});
+            plan->keep_alive.push_back(memory);
+        }
+        node.edge_count = static_cast<std::uint32_t>(plan->edges.size()) - node.first_edge;
     }
 
     // Tasks: up to `track_group` consecutive tracks together, every other node alone.
@@ -170,8 +206,6 @@ std::unique_ptr<RenderPlan> compile_plan(const Model& model, std::uint32_t max_b
     plan->parallel = std::make_unique<ParallelState>(plan->tasks.size(), plan->nodes.size());
     plan->buffer_count = buffers;
     plan->buffer_storage.assign(static_cast<std::size_t>(buffers) * 2 * max_block_frames, 0.0f);
-    // Only the master limiter adds latency, after every sum: no path needs a compensating delay.
-    // The control side fills in latency_frames (it knows the sample rate and the lookahead).
     if (!model.strips.empty() && model.strips.front().chain) {
         plan->master_chain = model.strips.front().chain.get();
         plan->keep_alive.push_back(model.strips.front().chain);

@@ -13,8 +13,11 @@ namespace rtmix::engine {
 constexpr std::uint32_t max_track_group = 8;
 
 /// Builds the plan for `model`. The model must be free of cycles (Model::find_cycle()). Tracks
-/// run in tasks of up to `track_group` (1 to max_track_group), their EQs in lanes.
-std::unique_ptr<RenderPlan> compile_plan(const Model& model, std::uint32_t max_block_frames,
+/// run in tasks of up to `track_group` (1 to max_track_group), their EQs in lanes. Latency is
+/// compensated at every sum: the plan delays each strip output that reaches its destination
+/// sooner than the longest path into it, allocating the delays' memory into the model where it
+/// needs more (RenderPlan::edges, RenderPlan::latency_frames).
+std::unique_ptr<RenderPlan> compile_plan(Model& model, std::uint32_t max_block_frames, double sample_rate,
                                          std::uint32_t track_group = max_track_group);
 
 }  // namespace rtmix::engine

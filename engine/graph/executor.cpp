@@ -41,7 +41,15 @@ void Executor::process(const float* const* inputs, std::uint32_t input_channels,
 
 void Executor::run_chunk(const float* const* inputs, std::uint32_t input_channels, float* const* outputs,
                          std::uint32_t offset, std::uint32_t frames) noexcept {
-    plan_ = mailbox_.take(plan_);
+    plan_ = mailbox_.take(plan_, [](RenderPlan* next) noexcept {
+        // The strips take their outputs' latency compensation (and any larger memory for it).
+        if (next == nullptr) return;
+        for (const PlanNode& node : next->nodes)
+            for (std::uint32_t e = 0; e < node.edge_count; ++e) {
+                const PlanEdge& edge = next->edges[node.first_edge + e];
+                node.strip->adopt_delay(edge.edge, edge.memory, edge.frames);
+            }
+    });
     apply_due(0);  // changes that waited for this frame came before anything in the queue now
     drain_queue();
 

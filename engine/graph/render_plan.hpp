@@ -46,7 +46,17 @@ struct PlanNode {
     std::uint32_t mid_channels = 2;
     std::uint32_t back_channels = 2;
 
+    // plan.edges[first_edge ...]: the latency compensation of the strip's outputs.
+    std::uint32_t first_edge = 0;
+    std::uint32_t edge_count = 0;
     std::uint32_t latency_frames = 0;  // from the track inputs to this node's output
+};
+
+/// The compensating delay of one output of a node's strip (output_edge or a send_edge()).
+struct PlanEdge {
+    std::uint32_t edge = 0;
+    std::uint32_t frames = 0;
+    DelayMemory* memory = nullptr;
 };
 
 /// What a scheduler runs as one piece: one node, or a group of tracks (consecutive nodes) whose
@@ -117,6 +127,7 @@ struct RenderPlan {
     std::vector<std::uint32_t> bus_inputs;
     std::vector<SendTapPlan> send_taps;
     std::vector<Insert*> inserts;
+    std::vector<PlanEdge> edges;
     std::vector<std::uint32_t> dependants;
 
     std::uint32_t buffer_count = 0;
@@ -124,7 +135,7 @@ struct RenderPlan {
     std::vector<float> buffer_storage;  // buffer_count stereo buffers of max_block_frames
     std::unique_ptr<ParallelState> parallel;  // for a parallel run; sized to the tasks
 
-    std::uint32_t latency_frames = 0;
+    std::uint32_t latency_frames = 0;  // of the master strip's output (the master chain's comes on top)
     MasterChain* master_chain = nullptr;  // runs on the master's output
 
     // Keeps every Strip and Insert this plan points at alive until the plan is deleted

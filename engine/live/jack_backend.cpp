@@ -133,7 +133,7 @@ public:
         if (gone_.load()) s.error = fmt::format("the JACK server went away: {}", shutdown_reason_);
         if (player_ != nullptr && s.sample_rate != started_rate_) s.rate_changed_to = s.sample_rate;
         s.notes.swap(notes_);
-        // The mix's latency changes when the master limiter is switched: tell the server.
+        // The mix's latency changes with a latent insert, a lookahead or the master limiter: tell the server.
         if (player_ != nullptr && s.running) {
             const std::uint32_t latency = player_->engine().latency_frames();
             if (latency != latency_.exchange(latency)) jack_recompute_total_latencies(client_);
@@ -186,7 +186,7 @@ private:
         return 0;
     }
 
-    // Each path through rtmix adds the mix's latency (the master limiter's lookahead).
+    // Each path through rtmix adds the mix's latency (Engine::latency_frames()).
     static void on_latency(jack_latency_callback_mode_t mode, void* self) {
         auto& b = *static_cast<JackBackend*>(self);
         const std::uint32_t own = b.latency_.load();

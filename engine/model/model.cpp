@@ -34,6 +34,12 @@ std::string StripModel::insert_prefix(const InsertModel& insert) const {
     return fmt::format("insert.{}", number);
 }
 
+std::uint32_t StripModel::chain_latency(double sample_rate) const {
+    std::uint32_t total = compressor.latency_frames(sample_rate);
+    for (const InsertModel& i : inserts) total += i.latency;
+    return total;
+}
+
 InsertModel* StripModel::find_insert(std::string_view prefix) {
     for (InsertModel& i : inserts)
         if (!i.fade.active() && insert_prefix(i) == prefix) return &i;

@@ -97,6 +97,9 @@ struct StripModel {
 
     std::shared_ptr<Strip> strip;
     std::shared_ptr<MasterChain> chain;  // the master's: limiter and loudness meter
+    // Memory of the latency compensation of each output (output_edge, send_edge()), allocated
+    // by the compile that first needs it and kept while the strip lives.
+    std::array<std::shared_ptr<DelayMemory>, edge_count> compensation;
     Fade fade;  // set for strips in Model::fading
 
     /// "track.NAME", "bus.NAME" or "master".
@@ -107,6 +110,9 @@ struct StripModel {
     std::string insert_prefix(const InsertModel& insert) const;
     /// The insert of that prefix, or null.
     InsertModel* find_insert(std::string_view prefix);
+    /// Frames the strip's processors delay its signal by: its inserts (those fading out too)
+    /// and its compressor's lookahead.
+    std::uint32_t chain_latency(double sample_rate) const;
 };
 
 struct Model {

@@ -1,7 +1,7 @@
 // The offline renderer: stems in, master file out, through the same Engine::process() a live
 // host calls. Runs on the caller's thread; the "audio thread" here is simply this loop.
 //
-// The mix's latency (the master limiter's lookahead) is compensated: the first latency_frames()
+// The mix's latency (Engine::latency_frames(): latent inserts, lookahead, the master limiter) is compensated: the first latency_frames()
 // of the engine's output are dropped and as many more are rendered at the end, so frame 0 of the
 // file is time 0 of the session.
 //

@@ -8,7 +8,7 @@ namespace {
 
 constexpr std::array<std::string_view, 2> detector_words = {"peak", "rms"};
 
-constexpr std::array<ParamInfo, 8> params = {{
+constexpr std::array<ParamInfo, 9> params = {{
     {.key = "enabled", .kind = ValueKind::boolean, .max = 1, .smoothing = Smoothing::crossfade,
      .description = "disabling releases smoothly, then bypasses"},
     {.key = "threshold_db", .unit = "dBFS", .min = -60, .max = 0, .def = -20, .smoothing = Smoothing::immediate,
@@ -24,6 +24,9 @@ constexpr std::array<ParamInfo, 8> params = {{
     {.key = "makeup_db", .unit = "dB", .min = 0, .max = 36, .def = 0, .description = "gain after compression"},
     {.key = "detector", .kind = ValueKind::word, .max = 1, .words = detector_words, .smoothing = Smoothing::immediate,
      .description = "peak: largest |x| of the channels each sample; rms: mean square of the channels over 10 ms"},
+    {.key = "lookahead_ms", .unit = "ms", .min = 0, .max = dsp::max_lookahead_ms, .def = 0, .smoothing = Smoothing::crossfade,
+     .description = "the audio waits this long for its gain, so the reduction meets a transient; the strip's latency",
+     .latency = true},
 }};
 
 using P = CompressorProcessor::Param;
@@ -37,6 +40,7 @@ static_assert(param_index_matches(params, at(P::attack_ms), "attack_ms"));
 static_assert(param_index_matches(params, at(P::release_ms), "release_ms"));
 static_assert(param_index_matches(params, at(P::makeup_db), "makeup_db"));
 static_assert(param_index_matches(params, at(P::detector), "detector"));
+static_assert(param_index_matches(params, at(P::lookahead_ms), "lookahead_ms"));
 
 constexpr ProcessorInfo info{
     .type = "compressor",
@@ -48,9 +52,15 @@ constexpr ProcessorInfo info{
 
 std::unique_ptr<Processor> create(const ProcessorSetup& setup) { return std::make_unique<CompressorProcessor>(setup); }
 
+std::uint32_t latency(std::span<const double> values, double sample_rate) {
+    return dsp::Compressor::lookahead_frames(sample_rate, static_cast<float>(values[at(P::lookahead_ms)]));
+}
+
+std::uint32_t max_latency(double sample_rate) { return dsp::Compressor::lookahead_frames(sample_rate, dsp::max_lookahead_ms); }
+
 }  // namespace
 
-const ProcessorKind compressor_kind{info, &create};
+const ProcessorKind compressor_kind{info, &create, &latency, &max_latency};
 
 CompressorProcessor::CompressorProcessor(const ProcessorSetup& setup) {
     comp_.prepare(setup.sample_rate, setup.smoothing_ms);
@@ -67,6 +77,7 @@ void CompressorProcessor::apply(std::uint16_t param, std::uint8_t, float value) 
         case P::release_ms: s.release_ms = value; break;
         case P::makeup_db: s.makeup_db = value; break;
         case P::detector: s.detector = static_cast<dsp::Detector>(value); break;
+        case P::lookahead_ms: s.lookahead_ms = value; break;
         case P::count: return;
     }
     comp_.set(s);

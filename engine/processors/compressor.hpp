@@ -14,7 +14,7 @@ class CompressorProcessor final : public Processor {
 public:
     /// In the order of compressor_kind.info.params (checked in compressor.cpp).
     enum class Param : std::uint16_t {
-        enabled, threshold_db, ratio, knee_db, attack_ms, release_ms, makeup_db, detector, count
+        enabled, threshold_db, ratio, knee_db, attack_ms, release_ms, makeup_db, detector, lookahead_ms, count
     };
 
     explicit CompressorProcessor(const ProcessorSetup& setup);

@@ -36,7 +36,6 @@ constexpr ProcessorInfo info{
     .title = "True-peak limiter",
     .summary = "stereo-linked lookahead limiter whose output never exceeds its ceiling in true peak (BS.1770-4)",
     .params = params,
-    .insert = false,  // the master's own, until the graph compensates the latency of inserts
 };
 
 std::unique_ptr<Processor> create(const ProcessorSetup& setup) { return std::make_unique<LimiterProcessor>(setup); }

@@ -70,6 +70,7 @@ Strip::Strip(std::uint32_t id, std::uint32_t channels, double sample_rate, float
         s.level.set_ramp_frames(ramp_frames_);
         s.level.reset(1.0f);
     }
+    for (auto& d : delays_) d.set_ramp_frames(ramp_frames_);
     update_output_gains();
     for (int c = 0; c < 2; ++c) {
         post_gain_[c].reset(post_gain_[c].target());
@@ -276,6 +277,10 @@ bool Strip::process_back(const StripIo& io, std::uint32_t frames) noexcept {
         mean_square_[c] = decay * mean_square_[c] + (1.0f - decay) * (sum / static_cast<float>(frames));
     }
     meter_frames_ += frames;
+
+    // Latency compensation: the outputs whose destination has a longer path into it wait for it.
+    delays_[output_edge].process(io.output, frames);
+    for (std::uint32_t s = 0; s < io.send_count; ++s) delays_[send_edge(io.sends[s].slot) % edge_count].process(io.sends[s].out, frames);
     return report;
 }
 

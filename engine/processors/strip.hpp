@@ -22,6 +22,7 @@
 #include "control/meter_slot.hpp"
 #include "control/param_change.hpp"
 #include "dsp/smoother.hpp"
+#include "processors/compensation.hpp"
 #include "processors/insert.hpp"
 #include "processors/strip_params.hpp"
 #include "processors/compressor.hpp"
@@ -30,6 +31,10 @@
 namespace rtmix::engine {
 
 constexpr std::uint32_t max_sends = 16;
+/// A strip's outputs that latency compensation can delay: the main output, then one per send slot.
+constexpr std::uint32_t output_edge = 0;
+constexpr std::uint32_t send_edge(std::uint32_t slot) noexcept { return 1 + slot; }
+constexpr std::uint32_t edge_count = 1 + max_sends;
 
 /// What one strip reads and writes for one run of frames (all pointers already offset).
 struct StripIo {
@@ -84,6 +89,12 @@ public:
     EqProcessor& eq_processor() noexcept { return eq_; }
     CompressorProcessor& compressor_processor() noexcept { return comp_; }
 
+    /// Audio thread, when a new render plan comes: output `edge` (output_edge, send_edge()) is
+    /// delayed by `frames` from now on, in `memory` (see CompensationDelay::adopt()).
+    void adopt_delay(std::uint32_t edge, DelayMemory* memory, std::uint32_t frames) noexcept {
+        delays_[edge % edge_count].adopt(memory, frames);
+    }
+
     /// Publishes the meters accumulated since the last call; `frames` is how much audio that was.
     void publish_meter(std::uint32_t frames) noexcept;
     void reset_meter_holds() noexcept;
@@ -134,6 +145,7 @@ private:
         dsp::LinearSmoother level;
     };
     std::array<Send, max_sends> sends_{};
+    std::array<CompensationDelay, edge_count> delays_{};  // latency compensation of each output
 
     // Meter accumulators (audio thread only).
     float peak_env_[2] = {0.0f, 0.0f};

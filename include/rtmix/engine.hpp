@@ -206,8 +206,9 @@ public:
     std::vector<Event> poll_events();
     /// Number of input channels the current tracks read (the `inputs` process() looks at).
     std::uint32_t input_channels() const;
-    /// Total latency of the mix from track input to master output, in frames: the master
-    /// limiter's lookahead while it is enabled, else 0.
+    /// Total latency of the mix from track input to master output, in frames: the longest path's
+    /// lookaheads and latent inserts (every shorter path is delayed to match), plus the master
+    /// limiter's lookahead while it is enabled.
     std::uint32_t latency_frames() const;
     double sample_rate() const noexcept;
     std::uint32_t max_block_frames() const noexcept;
