@@ -116,7 +116,7 @@ struct Engine::Impl {
         const std::uint32_t max_latency = kind.max_latency_frames ? kind.max_latency_frames(options.sample_rate) : 0;
         const auto own_count = static_cast<std::uint16_t>(own.size() * kind.info.groups);
         m.unit = std::make_shared<Insert>(kind.create(setup()), setup(), own_count, first, count, kind.info.stereo,
-                                          max_latency);
+                                          kind.info.sidechain, max_latency);
         m.slot = SlotModel::make(kind, extras, m.unit.get());
         if (own_enabled < own.size()) {  // an insert is on when added
             m.slot.values[own_enabled] = 1.0;
@@ -173,13 +173,19 @@ struct Engine::Impl {
         if (changed) publish();
     }
 
-    /// After a routing edit that made a cycle: a removed send still fading out may be what closes
-    /// it. Ends every fade at once and says whether a cycle remains.
-    std::optional<std::string> cycle_after_fades() {
+    /// After a routing edit: the cycle it made, if any. A removed send still fading out may be
+    /// what closes it: the fades end at once, and if a cycle remains, `undo` takes the edit back
+    /// (before any plan of the cyclic model could be compiled).
+    std::optional<std::string> refuse_cycle(const std::function<void()>& undo) {
         auto cycle = model.find_cycle();
         if (!cycle) return cycle;
+        ++batch_depth;  // no plan of the cyclic model: publish once the edit is undone
         finish_fades(true);
-        return model.find_cycle();
+        --batch_depth;
+        cycle = model.find_cycle();
+        if (cycle) undo();
+        if (publish_pending && batch_depth == 0) publish();
+        return cycle;
     }
 
     /// Frames the master limiter delays the mix by: its lookahead while enabled.

@@ -87,6 +87,10 @@ Status Engine::remove(std::string_view path) {
         for (StripModel& other : *list) {
             if (other.output == StripModel::Output::bus && other.output_bus == id) other.output = StripModel::Output::master;
             std::erase_if(other.sends, [&](const SendModel& send) { return send.bus_id == id; });
+            // Sidechains that listened to it listen to their own strips again.
+            if (other.compressor.sidechain == id) other.compressor.sidechain = SlotModel::no_source;
+            for (InsertModel& i : other.inserts)
+                if (i.slot.sidechain == id) i.slot.sidechain = SlotModel::no_source;
         }
     std::vector<ParamChange> changes(1);
     changes[0] = strip_message(gone.strip.get(), StripMessage::mute, 0, 1.0f);
@@ -118,9 +122,10 @@ Status Engine::set_output(std::string_view path, std::string_view destination) {
         s->output = StripModel::Output::bus;
         s->output_bus = bus->id;
     }
-    if (auto cycle = impl_->cycle_after_fades()) {
-        s->output = old_output;
-        s->output_bus = old_bus;
+    if (auto cycle = impl_->refuse_cycle([&] {
+            s->output = old_output;
+            s->output_bus = old_bus;
+        })) {
         return {Status::Code::cycle, fmt::format("routing {} to {} would make a cycle: {}", path, destination, *cycle)};
     }
     if (s->output == old_output && (old_output != StripModel::Output::bus || s->output_bus == old_bus)) return {};
@@ -162,8 +167,7 @@ Status Engine::add_send(std::string_view path, std::string_view bus_path, double
     if (Status st = impl_->room_for(3); !st) return st;
     const std::uint32_t slot = free_send_slot(*s);
     s->sends.push_back({bus->id, slot, {static_cast<float>(level_db), pre_fader ? 1.0 : 0.0}, {}});
-    if (auto cycle = impl_->cycle_after_fades()) {
-        s->sends.pop_back();
+    if (auto cycle = impl_->refuse_cycle([&] { s->sends.pop_back(); })) {
         return {Status::Code::cycle, fmt::format("a send from {} to {} would make a cycle: {}", path, bus_path, *cycle)};
     }
     Strip* strip = s->strip.get();
@@ -253,15 +257,75 @@ Status Engine::remove_insert(std::string_view path) {
     return impl_->remove_insert(*insert);
 }
 
+namespace {
+
+/// The strip and the processor slot of "STRIP.compressor" or "STRIP.insert.N" (or a named effect).
+SlotModel* find_processor(Model& model, std::string_view path, StripModel*& strip) {
+    const std::size_t dot = path.starts_with("master.") ? 6 : path.find('.', path.find('.') + 1);
+    strip = dot == std::string_view::npos ? nullptr : model.find_path(path.substr(0, dot));
+    if (strip == nullptr) return nullptr;
+    const std::string_view rest = path.substr(dot + 1);
+    if (rest == "compressor") return &strip->compressor;
+    InsertModel* insert = strip->find_insert(rest);
+    return insert != nullptr ? &insert->slot : nullptr;
+}
+
+}  // namespace
+
+Status Engine::set_sidechain(std::string_view path, std::string_view source) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->collect();
+    Model& model = impl_->model;
+    StripModel* strip = nullptr;
+    SlotModel* slot = find_processor(model, path, strip);
+    if (slot == nullptr)
+        return {Status::Code::unknown_path,
+                fmt::format("no processor '{}' (expected STRIP.compressor or STRIP.insert.N)", path)};
+    if (!slot->kind->info.sidechain)
+        return {Status::Code::invalid_value,
+                fmt::format("{}: a {} has no sidechain (the dynamics processors have one)", path, slot->kind->info.type)};
+    std::uint32_t id = SlotModel::no_source;
+    if (!source.empty()) {
+        const StripModel* key = model.find_path(source);
+        if (key == nullptr || key->kind == StripKind::master)
+            return {Status::Code::unknown_path, fmt::format("no strip '{}' to listen to (expected track.NAME or bus.NAME)", source)};
+        if (key->id == strip->id)
+            return {Status::Code::invalid_value,
+                    fmt::format("{} cannot be its own sidechain: without one it listens to its own signal", source)};
+        id = key->id;
+    }
+    if (id == slot->sidechain) return {};
+    if (Status st = impl_->room_for(0); !st) return st;
+    const std::uint32_t old = slot->sidechain;
+    slot->sidechain = id;
+    if (auto cycle = impl_->refuse_cycle([&] { slot->sidechain = old; })) {
+        return {Status::Code::cycle, fmt::format("{} listening to {} would make a cycle: {}", path, source, *cycle)};
+    }
+    std::vector<ParamChange> changes;
+    return impl_->commit_topology(changes);
+}
+
+std::string Engine::sidechain(std::string_view path) const {
+    std::lock_guard lock(impl_->mutex);
+    StripModel* strip = nullptr;
+    const SlotModel* slot = find_processor(impl_->model, path, strip);
+    if (slot == nullptr || slot->sidechain == SlotModel::no_source) return {};
+    const StripModel* key = impl_->model.find(slot->sidechain);
+    return key != nullptr ? key->path() : std::string();
+}
+
 std::vector<InsertInfo> Engine::inserts(std::string_view path) const {
     std::lock_guard lock(impl_->mutex);
     std::vector<InsertInfo> out;
     StripModel* s = impl_->model.find_path(path);
     if (s == nullptr) return out;
     for (const InsertModel& i : s->inserts)
-        if (!i.fade.active())
+        if (!i.fade.active()) {
+            const StripModel* key = i.slot.sidechain != SlotModel::no_source ? impl_->model.find(i.slot.sidechain) : nullptr;
             out.push_back({s->path() + "." + s->insert_prefix(i), std::string(i.slot.kind->info.type),
-                           i.pre ? InsertPosition::pre : InsertPosition::post, i.latency});
+                           i.pre ? InsertPosition::pre : InsertPosition::post, i.latency,
+                           key != nullptr ? key->path() : std::string()});
+        }
     return out;
 }
 

@@ -170,3 +170,31 @@ TEST_CASE("parameter_info describes every path from its declaration", "[inserts]
     const std::vector<ParameterInfo> all = e.parameters();
     CHECK(all.size() == e.parameter_paths().size());
 }
+
+TEST_CASE("width 1 is the identity bit for bit, width 0 folds to mono, and mid/side gains follow M/S", "[inserts][width]") {
+    Engine e(EngineOptions{.max_block_frames = 64});
+    RTMIX_REQUIRE_OK(e.add_track("t", 2));
+    RTMIX_REQUIRE_OK(e.add_insert("track.t", "width"));
+    const std::vector<float> l = test::sine(440.0, 48000.0, 9600, 0.5), r = test::sine(660.0, 48000.0, 9600, 0.3);
+    auto out = render(e, {l, r}, 9600, 64);
+    for (std::size_t i = 0; i < l.size(); ++i) {
+        REQUIRE(out.left[i] == l[i]);  // a stereo track at the centre: balance is unity
+        REQUIRE(out.right[i] == r[i]);
+    }
+    RTMIX_REQUIRE_OK(e.set("track.t.insert.1.width", 0.0));
+    out = render(e, {l, r}, 9600, 64);
+    for (std::size_t i = 4800; i < l.size(); ++i) {
+        REQUIRE(out.left[i] == out.right[i]);
+        REQUIRE(out.left[i] == Approx(0.5 * (l[i] + r[i])).margin(1e-7));
+    }
+    RTMIX_REQUIRE_OK(e.set("track.t.insert.1.width", 1.5));
+    RTMIX_REQUIRE_OK(e.set("track.t.insert.1.mid_db", -6.0));
+    RTMIX_REQUIRE_OK(e.set("track.t.insert.1.side_db", 3.0));
+    out = render(e, {l, r}, 9600, 64);
+    const double gm = std::pow(10.0, -6.0 / 20.0), gs = 1.5 * std::pow(10.0, 3.0 / 20.0);
+    for (std::size_t i = 4800; i < l.size(); ++i) {
+        const double m = 0.5 * (l[i] + r[i]), s = 0.5 * (l[i] - r[i]);
+        REQUIRE(out.left[i] == Approx(gm * m + gs * s).margin(1e-6));
+        REQUIRE(out.right[i] == Approx(gm * m - gs * s).margin(1e-6));
+    }
+}

@@ -502,6 +502,42 @@ delay = {}
     CHECK(inserts[1].position == InsertPosition::pre);
 }
 
+TEST_CASE("sidechain = NAME keys a compressor or a dynamics insert to a track or bus and a wrong name is located",
+          "[session][sidechain]") {
+    TempDir dir;
+    write_stem(dir / "stems/kick.wav");
+    write_stem(dir / "stems/bass.wav");
+    const std::string song = kick_track + R"(
+[[track]]
+name = "bass"
+file = "stems/bass.wav"
+compressor = { ratio = 6, sidechain = "kick" }
+inserts = [ { type = "compressor", sidechain = "track.kick", mix = 0.5 } ]
+)";
+    SECTION("applied") {
+        const Session session = Session::load(write_session(dir, song));
+        const SessionStrip& bass = session.strips().back();
+        REQUIRE(bass.sidechains.size() == 2);
+        CHECK(bass.sidechains[0].processor == "compressor");
+        CHECK(bass.sidechains[1].processor == "insert.1");
+        Engine engine(session.engine_options());
+        session.apply(engine);
+        CHECK(engine.sidechain("track.bass.compressor") == "track.kick");
+        CHECK(engine.sidechain("track.bass.insert.1") == "track.kick");
+    }
+    SECTION("a name that is no track or bus: at the value, with the nearest") {
+        std::string typo = song;
+        typo.replace(typo.find("sidechain = \"kick\""), 18, "sidechain = \"kik\" ");
+        const SessionError e = load_error(dir, typo);
+        CHECK_LOCATED(e, dir / "session.toml", 8, 39);
+        CHECK_THAT(e.message(), Contains("sidechain 'kik' of track.bass.compressor") && Contains("did you mean 'kick'"));
+    }
+    SECTION("a key of a reverb is an unknown key") {
+        const SessionError e = load_error(dir, kick_track + "inserts = [ { type = \"reverb\", sidechain = \"kick\" } ]\n");
+        CHECK_THAT(e.message(), Contains("unknown key 'sidechain' in insert 1 of track 'kick'"));
+    }
+}
+
 TEST_CASE("a stem at 44.1 kHz in a 48 kHz session is noted as resampled", "[session]") {
     TempDir dir;
     write_stem(dir / "stems/kick.wav", 44100);

@@ -319,6 +319,12 @@ reverb = { decay_s = 2.5 }
 name = "kick"
 file = "stems/kick.wav"
 inserts = [ { type = "compressor", ratio = 6 }, { type = "delay", position = "pre", time_ms = 120 } ]
+
+[[track]]
+name = "bass"
+file = "stems/kick.wav"
+compressor = { sidechain = "kick" }
+inserts = [ { type = "compressor", sidechain = "bus.verb" } ]
 )"));
     Engine live(original.engine_options());
     original.apply(live);
@@ -332,12 +338,16 @@ inserts = [ { type = "compressor", ratio = 6 }, { type = "delay", position = "pr
     CHECK_THAT(text, Contains("inserts = [ { type = \"compressor\", ratio = 6, mix = 0.75 }"));
     CHECK_THAT(text, Contains("{ type = \"delay\", position = \"pre\", time_ms = 120, enabled = false } ]"));
     CHECK_THAT(text, Contains("reverb = { decay_s = 2.5, enabled = false }"));
+    CHECK_THAT(text, Contains("compressor = { sidechain = \"kick\" }"));
+    CHECK_THAT(text, Contains("inserts = [ { type = \"compressor\", sidechain = \"bus.verb\" } ]"));
 
     const Session reloaded = Session::load(saved);
     Engine again(reloaded.engine_options());
     reloaded.apply(again);
     require_same_strips(original, reloaded);
     require_same_values(live, again);
+    CHECK(again.sidechain("track.bass.compressor") == "track.kick");
+    CHECK(again.sidechain("track.bass.insert.1") == "bus.verb");
 }
 
 TEST_CASE("a value left at its default is not written and the file keeps what it said", "[save]") {

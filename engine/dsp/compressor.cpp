@@ -128,7 +128,11 @@ void Compressor::process_group(Compressor* const* compressors, float* const* con
     // last reset does.
     for (std::uint32_t pos = 0, n = 0; pos < frames; pos += n, phase = (phase + n) % chunk_frames) {
         n = std::min(chunk_frames - phase, frames - pos);
-        for (std::uint32_t k = 0; k < m; ++k) active[k] = run[k]->target_chunk(buf[k], nch[k], pos, n, a[k]);
+        for (std::uint32_t k = 0; k < m; ++k) {
+            const Compressor& c = *run[k];
+            active[k] = c.key_ != nullptr ? run[k]->target_chunk(c.key_, c.key_channels_, pos, n, a[k])
+                                          : run[k]->target_chunk(buf[k], nch[k], pos, n, a[k]);
+        }
         filter_chunks(run, a, active, m, n);
         for (std::uint32_t k = 0; k < m; ++k) {
             // At the end of each chunk of the stream (not of the block), so that the output does
@@ -142,7 +146,7 @@ void Compressor::process_group(Compressor* const* compressors, float* const* con
     for (std::uint32_t k = 0; k < m; ++k) run[k]->chunk_phase_ = phase;
 }
 
-bool Compressor::target_chunk(float* const* buffers, std::uint32_t channels, std::uint32_t pos, std::uint32_t n,
+bool Compressor::target_chunk(const float* const* buffers, std::uint32_t channels, std::uint32_t pos, std::uint32_t n,
                               float* a) noexcept {
     const CompressorSettings& s = settings_;
     bool at_rest = gr_db_ == 0.0f;

@@ -75,6 +75,13 @@ public:
 
     /// Compresses `frames` samples of `channels` buffers in place with one linked gain.
     void process(float* const* buffers, std::uint32_t channels, std::uint32_t frames) noexcept;
+    /// What the detector of the next process() or process_group() listens to: `channels`
+    /// buffers as long as the audio (a sidechain key, or the audio filtered), or null for the
+    /// audio itself. The gain always goes onto the audio.
+    void listen_to(const float* const* key, std::uint32_t channels) noexcept {
+        key_ = key;
+        key_channels_ = channels;
+    }
 
     /// Most compressors one process_group() call interleaves.
     static constexpr std::uint32_t max_group = 16;
@@ -95,7 +102,7 @@ private:
     bool idle() const noexcept;
     /// One chunk's detector and gain computer: the target gain reduction per frame into `a`;
     /// false when the compressor is at rest for the whole chunk (then `a` is not set).
-    bool target_chunk(float* const* buffers, std::uint32_t channels, std::uint32_t pos, std::uint32_t n,
+    bool target_chunk(const float* const* buffers, std::uint32_t channels, std::uint32_t pos, std::uint32_t n,
                       float* a) noexcept;
     /// The attack/release filters of the active compressors of a group, over one chunk.
     static void filter_chunks(Compressor* const* run, float (*a)[chunk_frames], const bool* active,
@@ -117,6 +124,8 @@ private:
     float mean_square_ = 0.0f;
     float gr_db_ = 0.0f;
     std::uint32_t chunk_phase_ = 0;  // frames since the start of the current chunk (see process())
+    const float* const* key_ = nullptr;  // the detector's input when not the audio (listen_to())
+    std::uint32_t key_channels_ = 0;
     // Lookahead: a power-of-two ring per channel, crossfaded between taps on a change.
     std::vector<float> ring_[2];
     std::uint32_t ring_mask_ = 0, write_ = 0;

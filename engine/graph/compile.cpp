@@ -1,5 +1,7 @@
 #include "graph/compile.hpp"
 
+#include "graph/latency.hpp"
+
 #include <algorithm>
 #include <array>
 #include <deque>
@@ -32,11 +34,18 @@ std::unique_ptr<RenderPlan> compile_plan(Model& model, std::uint32_t max_block_f
     index_of.reserve(n);
     for (std::size_t i = 0; i < n; ++i) index_of.emplace(all[i]->id, i);
 
-    // Who feeds whom; a destination that does not exist (cannot happen in a consistent model)
-    // is ignored.
+    // Who feeds whom (outputs and sends; `consumers`) and who listens to whom (sidechains): both
+    // order the plan. A destination that does not exist (cannot happen in a consistent model) is
+    // ignored.
+    const std::vector<KeyedSlot> keyed = keyed_slots(all, index_of, sample_rate);
     std::vector<std::vector<std::size_t>> consumers(n);
+    std::vector<std::vector<std::size_t>> listeners(n), successors(n);
+    for (const KeyedSlot& k : keyed) listeners[k.source].push_back(k.listener);
     std::vector<std::uint32_t> waiting(n, 0);
     for (std::size_t i = 0; i < n; ++i) {
+        std::vector<std::size_t>& l = listeners[i];
+        std::sort(l.begin(), l.end());
+        l.erase(std::unique(l.begin(), l.end()), l.end());
         std::vector<std::uint32_t> dests = model.destinations(*all[i]);
         if (all[i]->kind != StripKind::master && all[i]->output == StripModel::Output::master)
             dests.push_back(model.strips.front().id);
@@ -46,8 +55,14 @@ std::unique_ptr<RenderPlan> compile_plan(Model& model, std::uint32_t max_block_f
             auto it = index_of.find(d);
             if (it == index_of.end()) continue;
             consumers[i].push_back(it->second);
-            ++waiting[it->second];
         }
+        // Every strip that feeds or keys j, counted once.
+        std::vector<std::size_t> next = consumers[i];
+        next.insert(next.end(), l.begin(), l.end());
+        std::sort(next.begin(), next.end());
+        next.erase(std::unique(next.begin(), next.end()), next.end());
+        for (const std::size_t j : next) ++waiting[j];
+        successors[i] = std::move(next);
     }
     const std::vector<std::uint32_t> dependency_count = waiting;
 
@@ -61,7 +76,7 @@ std::unique_ptr<RenderPlan> compile_plan(Model& model, std::uint32_t max_block_f
         const std::size_t i = ready.front();
         ready.pop_front();
         order.push_back(i);
-        for (std::size_t j : consumers[i])
+        for (std::size_t j : successors[i])
             if (--waiting[j] == 0) ready.push_back(j);
     }
 
@@ -71,14 +86,10 @@ std::unique_ptr<RenderPlan> compile_plan(Model& model, std::uint32_t max_block_f
         return all[i]->kind == StripKind::track && dependency_count[i] == 0;
     });
 
-    // Latency: a strip's input is as late as the latest of what it sums (tracks: 0), its output
-    // later by its own processors; every output that reaches its destination sooner than that
-    // destination's input gets the difference as a delay.
-    std::vector<std::uint32_t> in_latency(n, 0), out_latency(n, 0);
-    for (const std::size_t i : order) {
-        out_latency[i] = in_latency[i] + all[i]->chain_latency(sample_rate);
-        for (const std::size_t j : consumers[i]) in_latency[j] = std::max(in_latency[j], out_latency[i]);
-    }
+    // Latency (graph/latency.hpp).
+    const Latencies latency = compute_latencies(all, order, consumers, keyed, sample_rate);
+    const std::vector<std::uint32_t>& in_latency = latency.in;
+    const std::vector<std::uint32_t>& out_latency = latency.out;
     const std::size_t master = index_of.at(model.strips.front().id);
     /// The delay of an output of strip `i` into the strip with id `dest`.
     auto edge_frames = [&](std::size_t i, std::uint32_t dest) -> std::uint32_t {
@@ -94,8 +105,12 @@ std::unique_ptr<RenderPlan> compile_plan(Model& model, std::uint32_t max_block_f
 
     std::uint32_t buffers = 0;
     plan->nodes.resize(order.size());
-    // Output buffers first (buffer id = node index), then one per send.
+    // Output buffers first (buffer id = node index), then a key tap for every strip something
+    // listens to, then one per send.
     for (std::size_t k = 0; k < order.size(); ++k) plan->nodes[k].out_buffer = buffers++;
+    std::vector<std::uint32_t> key_tap(n, no_buffer);
+    for (std::size_t k = 0; k < order.size(); ++k)
+        if (!listeners[order[k]].empty()) plan->nodes[k].key_tap = key_tap[order[k]] = buffers++;
 
     // Send buffers, keyed by (source model index, send index).
     std::vector<std::vector<std::uint32_t>> send_buffer(n);
@@ -124,6 +139,7 @@ std::unique_ptr<RenderPlan> compile_plan(Model& model, std::uint32_t max_block_f
             for (const InsertModel& i : s.inserts)
                 if (i.pre == pre) {
                     plan->inserts.push_back(i.unit.get());
+                    plan->insert_keys.push_back(no_buffer);
                     plan->keep_alive.push_back(i.unit);
                     channels = channels_after(i.slot.kind->info, channels);
                     ++(pre ? node.pre_count : node.post_count);
@@ -139,6 +155,7 @@ std::unique_ptr<RenderPlan> compile_plan(Model& model, std::uint32_t max_block_f
             frames[output_edge] = edge_frames(order[k], s.output == StripModel::Output::bus ? s.output_bus
                                                                                             : model.strips.front().id);
         for (const SendModel& send : s.sends) frames[send_edge(send.slot)] = edge_frames(order[k], send.bus_id);
+        if (s.kind == StripKind::track) frames[input_edge] = in_latency[order[k]];  // waits for a later key
         node.first_edge = static_cast<std::uint32_t>(plan->edges.size());
         for (std::uint32_t e = 0; e < edge_count; ++e) {
             std::shared_ptr<DelayMemory>& memory = s.compensation[e];
@@ -149,6 +166,31 @@ std::unique_ptr<RenderPlan> compile_plan(Model& model, std::uint32_t max_block_f
             plan->keep_alive.push_back(memory);
         }
         node.edge_count = static_cast<std::uint32_t>(plan->edges.size()) - node.first_edge;
+    }
+
+    // Sidechains: which key tap each listening processor reads, and the delay that aligns it.
+    // Every slot with key memory is listed (0 frames when it no longer listens) so that its
+    // delay follows the plan and the plan keeps the memory alive.
+    auto key_delay = [&](SlotModel& slot, CompensationDelay& delay, std::uint32_t frames) {
+        const std::uint32_t needed = delay_memory_frames(frames, max_block_frames);
+        if (frames > 0 && (!slot.key_memory || slot.key_memory->capacity < needed))
+            slot.key_memory = std::make_shared<DelayMemory>(needed);
+        if (!slot.key_memory) return;
+        plan->key_delays.push_back({&delay, slot.key_memory.get(), frames});
+        plan->keep_alive.push_back(slot.key_memory);
+    };
+    for (const KeyedSlot& k : keyed) {
+        PlanNode& node = plan->nodes[position[k.listener]];
+        const std::uint32_t tap = key_tap[k.source];
+        if (k.insert == UINT32_MAX) node.compressor_key = tap;
+        else plan->insert_keys[node.first_insert + k.insert] = tap;
+        key_delay(*k.slot, *k.delay, in_latency[k.listener] + k.offset - out_latency[k.source]);
+    }
+    for (StripModel* s : all) {
+        if (s->compressor.key_memory && s->compressor.sidechain == SlotModel::no_source)
+            key_delay(s->compressor, s->strip->compressor_key_delay(), 0);
+        for (InsertModel& i : s->inserts)
+            if (i.slot.key_memory && i.slot.sidechain == SlotModel::no_source) key_delay(i.slot, i.unit->key_delay(), 0);
     }
 
     // Tasks: up to `track_group` consecutive tracks together, every other node alone.
@@ -171,7 +213,7 @@ std::unique_ptr<RenderPlan> compile_plan(Model& model, std::uint32_t max_block_f
     // Task dependencies: the distinct tasks that feed a task, and those it feeds.
     std::vector<std::vector<std::uint32_t>> task_consumers(plan->tasks.size());
     for (std::size_t k = 0; k < order.size(); ++k)
-        for (std::size_t j : consumers[order[k]]) task_consumers[task_of[k]].push_back(task_of[position[j]]);
+        for (std::size_t j : successors[order[k]]) task_consumers[task_of[k]].push_back(task_of[position[j]]);
     for (std::size_t t = 0; t < plan->tasks.size(); ++t) {
         auto& c = task_consumers[t];
         std::sort(c.begin(), c.end());

@@ -49,6 +49,7 @@ void Executor::run_chunk(const float* const* inputs, std::uint32_t input_channel
                 const PlanEdge& edge = next->edges[node.first_edge + e];
                 node.strip->adopt_delay(edge.edge, edge.memory, edge.frames);
             }
+        for (const PlanKeyDelay& key : next->key_delays) key.delay->adopt(key.memory, key.frames);
     });
     apply_due(0);  // changes that waited for this frame came before anything in the queue now
     drain_queue();
@@ -203,6 +204,15 @@ void Executor::run_task(const Run& run, std::uint32_t index, StripIo::SendTap* t
         for (std::uint32_t c = 0; c < nch; ++c) lanes.buffer[lanes.lanes++] = io.output[c];
     }
     dsp::run_eq_lanes(lanes, run.frames);
+    // Each compressor's detector listens to its strip's signal (through its sidechain highpass);
+    // grouped tracks have no sidechain keys (a key is a dependency).
+    for (std::uint32_t m = 0; m < task.node_count; ++m) {
+        const std::uint32_t i = task.first_node + m;
+        Strip& strip = *plan.nodes[i].strip;
+        const StripIo io = node_io(run, i, taps);
+        float* work[2] = {io.output[0], io.output[1]};
+        strip.prepare_compressor_key(io, work, run.frames);
+    }
     dsp::Compressor* compressors[max_track_group];
     float* const* buffers[max_track_group];
     std::uint32_t channels[max_track_group];
@@ -252,6 +262,10 @@ StripIo Executor::node_io(const Run& run, std::uint32_t index, StripIo::SendTap*
     io.post_count = node.post_count;
     io.mid_channels = node.mid_channels;
     io.back_channels = node.back_channels;
+    io.buffers = {plan.buffer_storage.data(), plan.max_block_frames, pos};
+    io.key_tap = node.key_tap;
+    io.compressor_key = node.compressor_key;
+    io.insert_keys = plan.insert_keys.data() + node.first_insert;
     return io;
 }
 

@@ -46,17 +46,29 @@ struct PlanNode {
     std::uint32_t mid_channels = 2;
     std::uint32_t back_channels = 2;
 
+    // Sidechains: the buffer the strip writes its key into (no_buffer when nobody listens), and
+    // the key tap its compressor listens to (plan.insert_keys has its inserts').
+    std::uint32_t key_tap = no_buffer;
+    std::uint32_t compressor_key = no_buffer;
     // plan.edges[first_edge ...]: the latency compensation of the strip's outputs.
     std::uint32_t first_edge = 0;
     std::uint32_t edge_count = 0;
     std::uint32_t latency_frames = 0;  // from the track inputs to this node's output
 };
 
-/// The compensating delay of one output of a node's strip (output_edge or a send_edge()).
+/// The compensating delay of one output of a node's strip (output_edge, a send_edge(), or a
+/// track's input_edge).
 struct PlanEdge {
     std::uint32_t edge = 0;
     std::uint32_t frames = 0;
     DelayMemory* memory = nullptr;
+};
+
+/// The delay that aligns a sidechain key with the processor that listens to it.
+struct PlanKeyDelay {
+    CompensationDelay* delay = nullptr;
+    DelayMemory* memory = nullptr;
+    std::uint32_t frames = 0;
 };
 
 /// What a scheduler runs as one piece: one node, or a group of tracks (consecutive nodes) whose
@@ -127,7 +139,9 @@ struct RenderPlan {
     std::vector<std::uint32_t> bus_inputs;
     std::vector<SendTapPlan> send_taps;
     std::vector<Insert*> inserts;
+    std::vector<std::uint32_t> insert_keys;  // per insert: the key tap it listens to, or no_buffer
     std::vector<PlanEdge> edges;
+    std::vector<PlanKeyDelay> key_delays;
     std::vector<std::uint32_t> dependants;
 
     std::uint32_t buffer_count = 0;

@@ -138,37 +138,57 @@ std::vector<bool> Model::effective_mutes() const {
     return muted;
 }
 
+std::vector<std::uint32_t> Model::key_listeners(const StripModel& source) const {
+    std::vector<std::uint32_t> out;
+    auto listens = [&](const SlotModel& slot) { return slot.sidechain == source.id; };
+    for (const auto* list : {&strips, &fading})
+        for (const StripModel& s : *list) {
+            bool any = listens(s.compressor);
+            for (const InsertModel& i : s.inserts) any = any || listens(i.slot);
+            if (any) out.push_back(s.id);
+        }
+    return out;
+}
+
 std::optional<std::string> Model::find_cycle() const {
-    // Depth-first search over the bus graph; a grey node reached again closes a cycle.
+    // Depth-first search over the graph (outputs, sends, sidechains); a grey node reached again
+    // closes a cycle.
     enum class Mark : std::uint8_t { white, grey, black };
     std::vector<Mark> mark(strips.size(), Mark::white);
     std::vector<std::size_t> stack;
+    std::vector<bool> keyed;  // keyed[k]: the edge from stack[k] to the next one is a sidechain
     auto index_of = [&](std::uint32_t id) {
         for (std::size_t i = 0; i < strips.size(); ++i)
             if (strips[i].id == id) return i;
         return strips.size();
     };
+    auto name = [&](std::size_t i) {
+        const StripModel& s = strips[i];
+        return (s.kind == StripKind::track ? "track '" : s.kind == StripKind::bus ? "bus '" : "'") + s.name + "'";
+    };
     std::optional<std::string> found;
     std::function<bool(std::size_t)> visit = [&](std::size_t i) {
         mark[i] = Mark::grey;
         stack.push_back(i);
-        for (std::uint32_t d : destinations(strips[i])) {
+        keyed.push_back(false);
+        std::vector<std::pair<std::uint32_t, bool>> next;
+        for (std::uint32_t d : destinations(strips[i])) next.emplace_back(d, false);
+        for (std::uint32_t d : key_listeners(strips[i])) next.emplace_back(d, true);
+        for (const auto& [d, key] : next) {
             const std::size_t j = index_of(d);
             if (j == strips.size()) continue;
+            keyed.back() = key;
             if (mark[j] == Mark::grey) {
                 std::string text;
-                auto from = std::find(stack.begin(), stack.end(), j);
-                for (auto it = from; it != stack.end(); ++it) {
-                    const auto& s = strips[*it];
-                    text += (s.kind == StripKind::track ? "track '" : "bus '") + s.name + "' -> ";
-                }
-                text += "bus '" + strips[j].name + "'";
-                found = text;
+                const auto from = static_cast<std::size_t>(std::find(stack.begin(), stack.end(), j) - stack.begin());
+                for (std::size_t k = from; k < stack.size(); ++k) text += name(stack[k]) + (keyed[k] ? " -sidechain-> " : " -> ");
+                found = text + name(j);
                 return true;
             }
             if (mark[j] == Mark::white && visit(j)) return true;
         }
         stack.pop_back();
+        keyed.pop_back();
         mark[i] = Mark::black;
         return false;
     };

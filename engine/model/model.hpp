@@ -44,6 +44,11 @@ struct SlotModel {
     std::span<const ParamInfo> extras;
     std::vector<double> values;
     RtObject* target = nullptr;  // receives the messages, indexed like `values`
+    // Sidechain (kinds with ProcessorInfo::sidechain): the id of the strip whose key the detector
+    // listens to, and the memory of the delay that aligns that key (allocated by the compile).
+    static constexpr std::uint32_t no_source = UINT32_MAX;
+    std::uint32_t sidechain = no_source;
+    std::shared_ptr<DelayMemory> key_memory;
 
     /// A slot at every default.
     static SlotModel make(const ProcessorKind& kind, std::span<const ParamInfo> extras, RtObject* target);
@@ -131,7 +136,11 @@ struct Model {
     /// something else is soloed (solo-in-place; see docs/parameters.md).
     std::vector<bool> effective_mutes() const;
 
-    /// A routing cycle as "bus 'a' -> bus 'b' -> bus 'a'", if there is one.
+    /// The ids of the strips with a processor whose sidechain listens to `source`.
+    std::vector<std::uint32_t> key_listeners(const StripModel& source) const;
+
+    /// A routing cycle as "bus 'a' -> bus 'b' -> bus 'a'" (sidechains shown as "-sidechain->"),
+    /// if there is one.
     std::optional<std::string> find_cycle() const;
 
     /// The ids a strip feeds directly: its output bus and the buses it sends to (with the sends

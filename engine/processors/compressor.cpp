@@ -8,7 +8,7 @@ namespace {
 
 constexpr std::array<std::string_view, 2> detector_words = {"peak", "rms"};
 
-constexpr std::array<ParamInfo, 9> params = {{
+constexpr std::array<ParamInfo, 10> params = {{
     {.key = "enabled", .kind = ValueKind::boolean, .max = 1, .smoothing = Smoothing::crossfade,
      .description = "disabling releases smoothly, then bypasses"},
     {.key = "threshold_db", .unit = "dBFS", .min = -60, .max = 0, .def = -20, .smoothing = Smoothing::immediate,
@@ -27,6 +27,8 @@ constexpr std::array<ParamInfo, 9> params = {{
     {.key = "lookahead_ms", .unit = "ms", .min = 0, .max = dsp::max_lookahead_ms, .def = 0, .smoothing = Smoothing::crossfade,
      .description = "the audio waits this long for its gain, so the reduction meets a transient; the strip's latency",
      .latency = true},
+    {.key = "sidechain_hpf_hz", .unit = "Hz", .min = 0, .max = 1000, .def = 0, .smoothing = Smoothing::immediate,
+     .description = "a highpass before the detector (on the sidechain key, or on the signal itself); 0 = off"},
 }};
 
 using P = CompressorProcessor::Param;
@@ -41,12 +43,14 @@ static_assert(param_index_matches(params, at(P::release_ms), "release_ms"));
 static_assert(param_index_matches(params, at(P::makeup_db), "makeup_db"));
 static_assert(param_index_matches(params, at(P::detector), "detector"));
 static_assert(param_index_matches(params, at(P::lookahead_ms), "lookahead_ms"));
+static_assert(param_index_matches(params, at(P::sidechain_hpf_hz), "sidechain_hpf_hz"));
 
 constexpr ProcessorInfo info{
     .type = "compressor",
     .title = "Compressor",
     .summary = "feed-forward, stereo-linked, soft knee (Giannoulis, Massberg & Reiss 2012)",
     .params = params,
+    .sidechain = true,
     .wet_dry = true,
 };
 
@@ -62,8 +66,25 @@ std::uint32_t max_latency(double sample_rate) { return dsp::Compressor::lookahea
 
 const ProcessorKind compressor_kind{info, &create, &latency, &max_latency};
 
-CompressorProcessor::CompressorProcessor(const ProcessorSetup& setup) {
+CompressorProcessor::CompressorProcessor(const ProcessorSetup& setup)
+    : sample_rate_(setup.sample_rate), filtered_(2 * static_cast<std::size_t>(setup.max_block_frames)),
+      max_block_frames_(setup.max_block_frames) {
     comp_.prepare(setup.sample_rate, setup.smoothing_ms);
+}
+
+void CompressorProcessor::listen(const float* const* audio, std::uint32_t channels, const float* const* key,
+                                 std::uint32_t key_channels, std::uint32_t frames) noexcept {
+    const float* const* source = key != nullptr ? key : audio;
+    const std::uint32_t n = key != nullptr ? key_channels : channels;
+    if (!key_filter_.on()) {
+        comp_.listen_to(key, key_channels);
+        return;
+    }
+    float* out[2] = {filtered_.data(), filtered_.data() + max_block_frames_};
+    for (std::uint32_t c = 0; c < n && c < 2; ++c) key_filter_.process(c, source[c], out[c], frames);
+    filtered_view_[0] = out[0];
+    filtered_view_[1] = out[1];
+    comp_.listen_to(filtered_view_, std::min<std::uint32_t>(n, 2));
 }
 
 void CompressorProcessor::apply(std::uint16_t param, std::uint8_t, float value) noexcept {
@@ -78,11 +99,15 @@ void CompressorProcessor::apply(std::uint16_t param, std::uint8_t, float value) 
         case P::makeup_db: s.makeup_db = value; break;
         case P::detector: s.detector = static_cast<dsp::Detector>(value); break;
         case P::lookahead_ms: s.lookahead_ms = value; break;
+        case P::sidechain_hpf_hz: key_filter_.set(sample_rate_, value); return;
         case P::count: return;
     }
     comp_.set(s);
 }
 
-void CompressorProcessor::process(const ProcessIo& io) noexcept { comp_.process(io.audio, io.channels, io.frames); }
+void CompressorProcessor::process(const ProcessIo& io) noexcept {
+    listen(io.audio, io.channels, io.key, io.key_channels, io.frames);
+    comp_.process(io.audio, io.channels, io.frames);
+}
 
 }  // namespace rtmix::engine

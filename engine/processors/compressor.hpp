@@ -3,7 +3,10 @@
 // strips can interleave their compressors' filters.
 #pragma once
 
+#include <vector>
+
 #include "dsp/compressor.hpp"
+#include "dsp/key_filter.hpp"
 #include "processors/processor.hpp"
 
 namespace rtmix::engine {
@@ -14,21 +17,35 @@ class CompressorProcessor final : public Processor {
 public:
     /// In the order of compressor_kind.info.params (checked in compressor.cpp).
     enum class Param : std::uint16_t {
-        enabled, threshold_db, ratio, knee_db, attack_ms, release_ms, makeup_db, detector, lookahead_ms, count
+        enabled, threshold_db, ratio, knee_db, attack_ms, release_ms, makeup_db, detector, lookahead_ms,
+        sidechain_hpf_hz, count
     };
 
     explicit CompressorProcessor(const ProcessorSetup& setup);
     void apply(std::uint16_t param, std::uint8_t slot, float value) noexcept override;
     void process(const ProcessIo& io) noexcept override;
-    void reset() noexcept override { comp_.reset(); }
+    void reset() noexcept override {
+        comp_.reset();
+        key_filter_.reset();
+    }
     float gain_reduction_db() const noexcept override { return comp_.gain_reduction_db(); }
     float block_max_reduction_db() const noexcept override { return comp_.block_max_reduction_db(); }
 
     dsp::Compressor& compressor() noexcept { return comp_; }
+    /// Points the detector for the next run of `frames` at `key` (a sidechain, already aligned),
+    /// or at `audio` when there is none; through the sidechain highpass when it is on. Audio
+    /// thread, wait-free.
+    void listen(const float* const* audio, std::uint32_t channels, const float* const* key, std::uint32_t key_channels,
+                std::uint32_t frames) noexcept;
 
 private:
     dsp::Compressor comp_;
     dsp::CompressorSettings settings_{};
+    double sample_rate_;
+    dsp::KeyFilter key_filter_;
+    std::vector<float> filtered_;  // the detector's filtered input: 2 x max_block_frames
+    const float* filtered_view_[2] = {nullptr, nullptr};
+    std::uint32_t max_block_frames_;
 };
 
 }  // namespace rtmix::engine

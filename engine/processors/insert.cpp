@@ -7,13 +7,16 @@
 namespace rtmix::engine {
 
 Insert::Insert(std::unique_ptr<Processor> processor, const ProcessorSetup& setup, std::uint16_t param_count,
-               std::uint16_t first_extra, std::uint16_t extra_count, bool stereo, std::uint32_t max_latency_frames)
+               std::uint16_t first_extra, std::uint16_t extra_count, bool stereo, bool sidechain,
+               std::uint32_t max_latency_frames)
     : processor_(std::move(processor)),
       param_count_(param_count),
       first_extra_(first_extra),
       extra_count_(extra_count),
-      stereo_(stereo) {
+      stereo_(stereo),
+      max_block_frames_(setup.max_block_frames) {
     wet_.set_ramp_frames(static_cast<std::uint32_t>(setup.smoothing_ms * 1e-3 * setup.sample_rate));
+    key_delay_.set_ramp_frames(static_cast<std::uint32_t>(setup.smoothing_ms * 1e-3 * setup.sample_rate));
     wet_.reset(1.0f);
     std::uint32_t ring = 1;
     while (ring < max_latency_frames + setup.max_block_frames) ring <<= 1;
@@ -22,6 +25,7 @@ Insert::Insert(std::unique_ptr<Processor> processor, const ProcessorSetup& setup
         dry_[c].assign(setup.max_block_frames, 0.0f);
         if (max_latency_frames > 0) ring_[c].assign(ring, 0.0f);
     }
+    if (sidechain) key_scratch_.assign(2 * static_cast<std::size_t>(setup.max_block_frames), 0.0f);
 }
 
 void Insert::apply(std::uint16_t param, std::uint8_t slot, float value) noexcept {
@@ -57,6 +61,17 @@ std::uint32_t Insert::process(float* const* audio, std::uint32_t channels, std::
     const bool delayed = !ring_[0].empty();
     if (blend || delayed)
         for (std::uint32_t c = 0; c < out_channels; ++c) std::copy_n(audio[c], frames, dry_[c].data());
+    if (key != nullptr && key_scratch_.empty()) key = nullptr;  // a kind without a sidechain
+    if (key != nullptr) {
+        // The key, copied from the source's tap and delayed to meet this insert's input.
+        float* aligned[2] = {key_scratch_.data(), key_scratch_.data() + max_block_frames_};
+        for (std::uint32_t c = 0; c < 2; ++c) std::copy_n(key[c < key_channels ? c : 0], frames, aligned[c]);
+        key_delay_.process(aligned, frames);
+        key_view_[0] = aligned[0];
+        key_view_[1] = aligned[1];
+        key = key_view_;
+        key_channels = 2;
+    }
     processor_->process({audio, out_channels, frames, key, key_channels});
     if (delayed) {
         // The dry signal through the latency ring: written always, so that a crossfade starts

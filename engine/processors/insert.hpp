@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "dsp/smoother.hpp"
+#include "processors/compensation.hpp"
 #include "processors/processor.hpp"
 
 namespace rtmix::engine {
@@ -31,18 +32,22 @@ public:
     static constexpr std::uint16_t fade_out = 0xFFFF;     ///< removal: g ramps to 0 (dry)
 
     /// `param_count`: the processor's parameters (all groups); `first_extra`, `extra_count`: which
-    /// of insert_params() the insert adds; `max_latency_frames`: the longest delay its dry path
-    /// needs.
+    /// of insert_params() the insert adds; `stereo`, `sidechain`: as its ProcessorInfo says;
+    /// `max_latency_frames`: the longest delay its dry path needs.
     Insert(std::unique_ptr<Processor> processor, const ProcessorSetup& setup, std::uint16_t param_count,
-           std::uint16_t first_extra, std::uint16_t extra_count, bool stereo, std::uint32_t max_latency_frames);
+           std::uint16_t first_extra, std::uint16_t extra_count, bool stereo, bool sidechain,
+           std::uint32_t max_latency_frames);
 
     Processor& processor() noexcept { return *processor_; }
     void apply(std::uint16_t param, std::uint8_t slot, float value) noexcept override;
     /// Processes `channels` (1 or 2) of `audio` in place; returns the channels it leaves (2 for a
-    /// stereo kind). `key`: the sidechain, or null.
+    /// stereo kind). `key`: the sidechain source's tap, or null; the insert aligns it with its own
+    /// signal (key_delay()) before its processor listens to it.
     std::uint32_t process(float* const* audio, std::uint32_t channels, std::uint32_t frames,
                           const float* const* key = nullptr, std::uint32_t key_channels = 0) noexcept;
     void reset() noexcept;
+    /// The delay that aligns the sidechain key with the insert's signal (set by the render plan).
+    CompensationDelay& key_delay() noexcept { return key_delay_; }
 
 private:
     void update_gain() noexcept;
@@ -59,6 +64,11 @@ private:
     std::vector<float> dry_[2];
     std::vector<float> ring_[2];
     std::uint32_t ring_mask_ = 0, write_ = 0, latency_ = 0;
+    // The sidechain key, aligned: 2 x max_block_frames.
+    CompensationDelay key_delay_;
+    std::vector<float> key_scratch_;
+    const float* key_view_[2] = {nullptr, nullptr};
+    std::uint32_t max_block_frames_;
 };
 
 /// Channels after an insert of `info` that receives `channels`.

@@ -9,6 +9,7 @@
 #include "processors/eq.hpp"
 #include "processors/limiter.hpp"
 #include "processors/reverb.hpp"
+#include "processors/width.hpp"
 
 namespace rtmix {
 
@@ -17,8 +18,8 @@ namespace engine {
 namespace {
 
 // In documentation order.
-const std::array<const ProcessorKind*, 5> all_kinds = {&eq_kind, &compressor_kind, &reverb_kind, &delay_kind,
-                                                       &limiter_kind};
+const std::array<const ProcessorKind*, 6> all_kinds = {&eq_kind,    &compressor_kind, &reverb_kind,
+                                                       &delay_kind, &limiter_kind,    &width_kind};
 
 const std::array<const ProcessorInfo*, all_kinds.size()>& all_infos() {
     static const std::array<const ProcessorInfo*, all_kinds.size()> infos = [] {

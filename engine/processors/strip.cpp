@@ -51,7 +51,8 @@ Strip::Strip(std::uint32_t id, std::uint32_t channels, double sample_rate, float
       ramp_frames_(std::max<std::uint32_t>(1, static_cast<std::uint32_t>(smoothing_ms * 1e-3 * sample_rate))),
       eq_(ProcessorSetup{sample_rate, smoothing_ms, max_block_frames}),
       comp_(ProcessorSetup{sample_rate, smoothing_ms, max_block_frames}),
-      back_channels_(channels_) {
+      back_channels_(channels_),
+      key_scratch_(2 * static_cast<std::size_t>(max_block_frames)) {
     max_delay_frames_ = static_cast<std::uint32_t>(std::lround(max_alignment_delay_ms * 1e-3 * sample_rate));
     const std::uint32_t ring_frames = next_power_of_two(max_delay_frames_ + max_block_frames + 1);
     ring_mask_ = ring_frames - 1;
@@ -71,6 +72,7 @@ Strip::Strip(std::uint32_t id, std::uint32_t channels, double sample_rate, float
         s.level.reset(1.0f);
     }
     for (auto& d : delays_) d.set_ramp_frames(ramp_frames_);
+    key_delay_.set_ramp_frames(ramp_frames_);
     update_output_gains();
     for (int c = 0; c < 2; ++c) {
         post_gain_[c].reset(post_gain_[c].target());
@@ -170,6 +172,7 @@ void Strip::run_alignment_delay(float* const* work, std::uint32_t frames) noexce
 void Strip::clear_dsp_state(const StripIo& io) noexcept {
     eq_.reset();
     comp_.reset();
+    std::fill(key_scratch_.begin(), key_scratch_.end(), 0.0f);
     for (auto& r : ring_) std::fill(r.begin(), r.end(), 0.0f);
     for (std::uint32_t i = 0; i < io.pre_count; ++i) io.pre_inserts[i]->reset();
     for (std::uint32_t i = 0; i < io.post_count; ++i) io.post_inserts[i]->reset();
@@ -179,8 +182,32 @@ bool Strip::process(const StripIo& io, std::uint32_t frames) noexcept {
     process_front(io, frames);
     float* work[2] = {io.output[0], io.output[1]};
     eq().process(work, io.mid_channels, frames);
+    prepare_compressor_key(io, work, frames);
     compressor().process(work, io.mid_channels, frames);
     return process_back(io, frames);
+}
+
+void Strip::prepare_compressor_key(const StripIo& io, float* const* work, std::uint32_t frames) noexcept {
+    if (io.compressor_key == no_buffer) {
+        comp_.listen(work, io.mid_channels, nullptr, 0, frames);
+        return;
+    }
+    // The key, copied from the source's tap and delayed to meet this strip's signal.
+    float* aligned[2] = {key_scratch_.data(), key_scratch_.data() + max_block_frames_};
+    for (std::uint32_t c = 0; c < 2; ++c) std::copy_n(io.buffers.channel(io.compressor_key, c), frames, aligned[c]);
+    key_delay_.process(aligned, frames);
+    key_view_[0] = aligned[0];
+    key_view_[1] = aligned[1];
+    comp_.listen(work, io.mid_channels, key_view_, 2, frames);
+}
+
+std::uint32_t Strip::run_insert(const StripIo& io, bool pre, std::uint32_t i, float* const* work, std::uint32_t channels,
+                                std::uint32_t frames) noexcept {
+    Insert& insert = *(pre ? io.pre_inserts : io.post_inserts)[i];
+    const std::uint32_t b = io.insert_keys != nullptr ? io.insert_keys[pre ? i : io.pre_count + i] : no_buffer;
+    if (b == no_buffer) return insert.process(work, channels, frames);
+    const float* key[2] = {io.buffers.channel(b, 0), io.buffers.channel(b, 1)};
+    return insert.process(work, channels, frames, key, 2);
 }
 
 void Strip::process_front(const StripIo& io, std::uint32_t frames) noexcept {
@@ -199,15 +226,17 @@ void Strip::process_front(const StripIo& io, std::uint32_t frames) noexcept {
             for (std::uint32_t i = 0; i < frames; ++i) x[i] = in[i] * ramp[i];
     }
 
+    // A track whose sidechain key comes later than its own signal waits for it.
+    delays_[input_edge].process(work, frames);
     run_alignment_delay(work, frames);
     std::uint32_t channels = nch;
-    for (std::uint32_t i = 0; i < io.pre_count; ++i) channels = io.pre_inserts[i]->process(work, channels, frames);
+    for (std::uint32_t i = 0; i < io.pre_count; ++i) channels = run_insert(io, true, i, work, channels, frames);
 }
 
 bool Strip::process_back(const StripIo& io, std::uint32_t frames) noexcept {
     float* work[2] = {io.output[0], io.output[1]};
     std::uint32_t channels = io.mid_channels;
-    for (std::uint32_t i = 0; i < io.post_count; ++i) channels = io.post_inserts[i]->process(work, channels, frames);
+    for (std::uint32_t i = 0; i < io.post_count; ++i) channels = run_insert(io, false, i, work, channels, frames);
     const std::uint32_t nch = io.back_channels;
     if (nch != back_channels_) {  // an insert made the strip stereo (or no longer does): the pan law follows
         back_channels_ = nch;
@@ -228,6 +257,9 @@ bool Strip::process_back(const StripIo& io, std::uint32_t frames) noexcept {
     } else {
         non_finite_ = false;
     }
+    // The key others listen to: the signal after the inserts, before fader, pan and mute.
+    if (io.key_tap != no_buffer)
+        for (std::uint32_t c = 0; c < 2; ++c) std::copy_n(work[nch == 1 ? 0 : c], frames, io.buffers.channel(io.key_tap, c));
 
     // Gain ramps of this run, shared by the sends and the output.
     const std::size_t stride = max_block_frames_;

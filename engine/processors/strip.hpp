@@ -31,10 +31,24 @@
 namespace rtmix::engine {
 
 constexpr std::uint32_t max_sends = 16;
-/// A strip's outputs that latency compensation can delay: the main output, then one per send slot.
+/// What latency compensation can delay in a strip: its main output, one output per send slot,
+/// and a track's input (when a sidechain into it comes later than its own signal).
 constexpr std::uint32_t output_edge = 0;
 constexpr std::uint32_t send_edge(std::uint32_t slot) noexcept { return 1 + slot; }
-constexpr std::uint32_t edge_count = 1 + max_sends;
+constexpr std::uint32_t input_edge = 1 + max_sends;
+constexpr std::uint32_t edge_count = 2 + max_sends;
+/// No buffer (sidechains).
+constexpr std::uint32_t no_buffer = UINT32_MAX;
+
+/// A render plan's stereo buffers as a strip sees them in one run: channel c of buffer b.
+struct PlanBuffers {
+    float* storage = nullptr;
+    std::uint32_t stride = 0;  // frames per channel
+    std::uint32_t pos = 0;     // where this run starts
+    float* channel(std::uint32_t b, std::uint32_t c) const noexcept {
+        return storage + (static_cast<std::size_t>(b) * 2 + c) * stride + pos;
+    }
+};
 
 /// What one strip reads and writes for one run of frames (all pointers already offset).
 struct StripIo {
@@ -55,6 +69,14 @@ struct StripIo {
     };
     const SendTap* sends = nullptr;
     std::uint32_t send_count = 0;
+    // Sidechains: the plan's buffers; the buffer this strip writes its key into for the strips
+    // that listen to it (its signal after the inserts, before the fader), and the keys its own
+    // compressor and inserts (pre then post, one per insert) listen to, each another strip's key
+    // tap, or no_buffer.
+    PlanBuffers buffers;
+    std::uint32_t key_tap = no_buffer;
+    std::uint32_t compressor_key = no_buffer;
+    const std::uint32_t* insert_keys = nullptr;
 };
 
 class Strip final : public RtObject {
@@ -83,17 +105,22 @@ public:
     void process_front(const StripIo& io, std::uint32_t frames) noexcept;
     dsp::Equalizer& eq() noexcept { return eq_.equalizer(); }
     dsp::Compressor& compressor() noexcept { return comp_.compressor(); }
+    /// Before the compressor runs: points its detector at its sidechain key (aligned, in
+    /// key_scratch_) or at `work`, its own signal (through its sidechain highpass), for this run.
+    void prepare_compressor_key(const StripIo& io, float* const* work, std::uint32_t frames) noexcept;
     bool process_back(const StripIo& io, std::uint32_t frames) noexcept;
 
     /// The built-in processors, as targets of their parameters' messages.
     EqProcessor& eq_processor() noexcept { return eq_; }
     CompressorProcessor& compressor_processor() noexcept { return comp_; }
 
-    /// Audio thread, when a new render plan comes: output `edge` (output_edge, send_edge()) is
-    /// delayed by `frames` from now on, in `memory` (see CompensationDelay::adopt()).
+    /// Audio thread, when a new render plan comes: output `edge` (output_edge, send_edge(),
+    /// input_edge) is delayed by `frames` from now on, in `memory` (see CompensationDelay::adopt()).
     void adopt_delay(std::uint32_t edge, DelayMemory* memory, std::uint32_t frames) noexcept {
         delays_[edge % edge_count].adopt(memory, frames);
     }
+    /// The delay that aligns the compressor's sidechain key with the strip's own signal.
+    CompensationDelay& compressor_key_delay() noexcept { return key_delay_; }
 
     /// Publishes the meters accumulated since the last call; `frames` is how much audio that was.
     void publish_meter(std::uint32_t frames) noexcept;
@@ -101,6 +128,9 @@ public:
 
 private:
     void update_output_gains() noexcept;
+    /// Runs insert `i` of the pre- (or post-) inserts on `work`; returns the channels it leaves.
+    std::uint32_t run_insert(const StripIo& io, bool pre, std::uint32_t i, float* const* work, std::uint32_t channels,
+                             std::uint32_t frames) noexcept;
     void run_alignment_delay(float* const* work, std::uint32_t frames) noexcept;
     void clear_dsp_state(const StripIo& io) noexcept;
 
@@ -146,6 +176,9 @@ private:
     };
     std::array<Send, max_sends> sends_{};
     std::array<CompensationDelay, edge_count> delays_{};  // latency compensation of each output
+    CompensationDelay key_delay_;   // aligns the compressor's sidechain key
+    std::vector<float> key_scratch_;  // the compressor's aligned key: 2 x max_block_frames
+    const float* key_view_[2] = {nullptr, nullptr};
 
     // Meter accumulators (audio thread only).
     float peak_env_[2] = {0.0f, 0.0f};

@@ -92,6 +92,30 @@ void Session::apply(Engine& engine) const {
             if (!is_bus(send.bus)) unknown_bus(send.where, send.bus, "sends of " + owner_of(s), strips_);
     }
 
+    // Sidechain sources: "kick" is the track or bus of that name; "track.kick" and "bus.kick" say
+    // which when both exist.
+    auto source_path = [&](const SessionSidechain& sc, const SessionStrip& owner) {
+        if (sc.source.starts_with("track.") || sc.source.starts_with("bus.")) return sc.source;
+        std::vector<std::string> found, strip_names;
+        for (const SessionStrip& s : strips_) {
+            if (s.kind == Kind::master) continue;
+            strip_names.push_back(s.name);
+            if (s.name == sc.source) found.push_back(s.path());
+        }
+        if (found.size() == 1) return found.front();
+        if (found.size() > 1)
+            throw SessionError(sc.where, fmt::format("sidechain '{}' of {}.{}: both a track and a bus are called that; "
+                                                     "write \"track.{}\" or \"bus.{}\"",
+                                                     sc.source, owner.path(), sc.processor, sc.source, sc.source));
+        const std::string best = closest_match(sc.source, strip_names);
+        throw SessionError(sc.where, fmt::format("sidechain '{}' of {}.{}: no track or bus of that name{}", sc.source,
+                                                 owner.path(), sc.processor,
+                                                 best.empty() ? "" : fmt::format(" (did you mean '{}'?)", best)));
+    };
+    std::vector<std::pair<const SessionSidechain*, std::string>> keys;  // resolved before the engine is touched
+    for (const SessionStrip& s : strips_)
+        for (const SessionSidechain& sc : s.sidechains) keys.emplace_back(&sc, source_path(sc, s));
+
     const std::vector<std::uint32_t> inputs = track_input_channels();
     // The steps record their own failure with its place in the file; batch()'s status adds nothing.
     (void)engine.batch([&]() -> Status {
@@ -117,6 +141,12 @@ void Session::apply(Engine& engine) const {
             for (const SessionSend& send : s.sends)
                 if (!step(engine.add_send(s.path(), "bus." + send.bus, send.level_db, send.pre_fader), send.where))
                     return {};
+        std::size_t k = 0;
+        for (const SessionStrip& s : strips_)
+            for (const SessionSidechain& sc : s.sidechains) {
+                const std::string& source = keys[k++].second;
+                if (!step(engine.set_sidechain(s.path() + "." + sc.processor, source), sc.where)) return {};
+            }
         return {};
     });
     if (failed_at != nullptr) throw SessionError(*failed_at, failed_message);

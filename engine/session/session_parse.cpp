@@ -76,6 +76,8 @@ private:
     void read_processor(SessionStrip& s, const std::string& where, const std::string& prefix, const ProcessorInfo& type,
                         std::span<const ParamInfo> extras, const toml::table& t,
                         const std::vector<std::string>& skip = {});
+    /// `sidechain = "kick"` in the table of processor `prefix` ("compressor.", "insert.2.").
+    void read_sidechain(SessionStrip& s, const std::string& where, const std::string& prefix, const toml::node& value);
     /// A table that switches its processor on unless it says enabled = false.
     void read_switched(SessionStrip& s, const std::string& owner, const std::string& prefix, const ProcessorInfo& type,
                        std::span<const ParamInfo> extras, const toml::key& key, const toml::node& node);
@@ -219,13 +221,24 @@ void Parser::read_processor(SessionStrip& s, const std::string& where, const std
                             const std::vector<std::string>& skip) {
     std::vector<std::string> known = processor_keys(type, extras);
     known.insert(known.end(), skip.begin(), skip.end());
+    if (type.sidechain) known.emplace_back("sidechain");
     for (auto&& [k, v] : t) {
         if (std::find(skip.begin(), skip.end(), k.str()) != skip.end()) continue;
+        if (type.sidechain && k == "sidechain") {
+            read_sidechain(s, where, prefix, v);
+            continue;
+        }
         const ParamInfo* spec = find_param(extras, k.str());
         if (spec == nullptr) spec = find_param(type.params, k.str());
         if (spec == nullptr) unknown_key(k, where, known);
         read_param(s, where, prefix + std::string(k.str()), *spec, k, v);
     }
+}
+
+void Parser::read_sidechain(SessionStrip& s, const std::string& where, const std::string& prefix, const toml::node& value) {
+    const std::string source = string_value(value, fmt::format("sidechain {}", where));
+    if (source.empty()) fail(value.source(), fmt::format("sidechain {} is empty: name a track or bus (or leave it out)", where));
+    s.sidechains.push_back({prefix.substr(0, prefix.size() - 1), source, at(value.source())});
 }
 
 void Parser::read_switched(SessionStrip& s, const std::string& owner, const std::string& prefix,

@@ -290,10 +290,18 @@ std::string strip_text(const Writer& w, const SessionStrip& s, const StripValues
                                b < bands ? ",\n" : " ]\n");
         }
     }
-    if (has_prefix(values, "compressor."))
+    // `sidechain = "kick"` of a processor, as the file gave it.
+    const auto sidechain = [&](std::string_view processor) {
+        for (const SessionSidechain& sc : s.sidechains)
+            if (sc.processor == processor) return fmt::format("sidechain = {}", w.quoted(sc.source, "a sidechain"));
+        return std::string();
+    };
+    const auto joined = [](std::string a, const std::string& b) { return b.empty() ? a : a.empty() ? b : a + ", " + b; };
+    if (has_prefix(values, "compressor.") || !sidechain("compressor").empty())
         out += fmt::format("compressor = {}\n",
-                           inline_table(table_items(w, values, owner_of(Owner::Kind::compressor), "compressor.",
-                                                    enabled_item(values, "compressor.enabled"), {"enabled"})));
+                           inline_table(joined(table_items(w, values, owner_of(Owner::Kind::compressor), "compressor.",
+                                                           enabled_item(values, "compressor.enabled"), {"enabled"}),
+                                               sidechain("compressor"))));
     // The named effects, then the list of inserts.
     std::string list;
     for (const Owner& o : owners) {
@@ -305,7 +313,8 @@ std::string strip_text(const Writer& w, const SessionStrip& s, const StripValues
         }
         std::string first = fmt::format("type = {}", w.quoted(o.type->type, "an insert type"));
         if (o.insert->position == InsertPosition::pre) first += ", position = \"pre\"";
-        list += fmt::format("{}{}", list.empty() ? "" : ",\n            ", inline_table(table_items(w, values, o, prefix, first)));
+        list += fmt::format("{}{}", list.empty() ? "" : ",\n            ",
+                            inline_table(joined(table_items(w, values, o, prefix, first), sidechain(o.prefix))));
     }
     if (!list.empty()) out += fmt::format("inserts = [ {} ]\n", list);
     if (!s.sends.empty()) {

@@ -91,15 +91,21 @@ std::string features(const Session& session, const SessionStrip& strip) {
         if (rest == "limiter.enabled") limiter = on();
     }
     std::vector<std::string> parts;
+    const auto keyed = [&](const std::string& processor) {
+        for (const SessionSidechain& sc : strip.sidechains)
+            if (sc.processor == processor) return fmt::format(" (sidechain {})", sc.source);
+        return std::string();
+    };
     const auto inserts = [&](InsertPosition position) {
         for (const SessionInsert& i : strip.inserts)
-            if (i.position == position) parts.push_back(i.slot == i.type ? i.type : fmt::format("{} {}", i.slot, i.type));
+            if (i.position == position)
+                parts.push_back((i.slot == i.type ? i.type : fmt::format("{} {}", i.slot, i.type)) + keyed(i.slot));
     };
     inserts(InsertPosition::pre);
     std::size_t bands = 0;
     for (const auto& [band, on] : eq_on) bands += on;
     if (bands > 0) parts.push_back(fmt::format("eq {} band{}", bands, bands == 1 ? "" : "s"));
-    if (compressor) parts.emplace_back("compressor");
+    if (compressor) parts.push_back("compressor" + keyed("compressor"));
     inserts(InsertPosition::post);
     if (limiter) parts.emplace_back("limiter");
     std::string out;

@@ -72,6 +72,7 @@ struct InsertInfo {
     std::string type;  ///< its processor type ("gate", "reverb", ...)
     InsertPosition position = InsertPosition::post;
     std::uint32_t latency_frames = 0;  ///< the delay it adds (kept while it is bypassed)
+    std::string sidechain;             ///< the strip its detector listens to ("track.kick"), or empty
 };
 
 /// Meter readings of one strip, measured on its output (after fader, pan and mute).
@@ -157,6 +158,14 @@ public:
     Status remove_insert(std::string_view insert);
     /// The inserts of a strip in the order they were added (empty for an unknown strip).
     std::vector<InsertInfo> inserts(std::string_view strip) const;
+    /// Makes the detector of a dynamics processor ("track.bass.compressor", "bus.x.insert.2": the
+    /// kinds with ProcessorInfo::sidechain) listen to another strip ("track.kick", "bus.drums"):
+    /// to its signal after its inserts, before its fader, pan and mute, aligned in time with the
+    /// processor's own signal. "" listens to the processor's own signal again. The key is a
+    /// dependency like a send: a cycle is refused and named.
+    Status set_sidechain(std::string_view processor, std::string_view source);
+    /// The strip the processor's sidechain listens to ("track.kick"), or empty.
+    std::string sidechain(std::string_view processor) const;
     /// Runs `edits` and publishes one render plan at the end instead of one per change; the
     /// return value is the first failure, if any (later edits still run).
     Status batch(const std::function<Status()>& edits);

@@ -57,7 +57,7 @@ struct ProcessorInfo {
     std::uint32_t groups = 1;
     bool insert = true;     ///< can be an insert (the EQ is built into every strip only)
     bool tail = false;      ///< rings on after its input stops (reverb, delay)
-    bool sidechain = false; ///< its detector can listen to another strip (`sidechain = "kick"`)
+    bool sidechain = false; ///< its detector can listen to another strip (Engine::set_sidechain())
     bool stereo = false;    ///< its output is stereo: a mono strip is stereo from it on
     bool wet_dry = false;   ///< as an insert it has a `mix` (dry/wet) besides its own parameters
 };

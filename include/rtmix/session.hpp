@@ -109,6 +109,13 @@ struct SessionInsert {
     SourceLocation where;
 };
 
+/// A dynamics processor of a strip that listens to another strip (`sidechain = "kick"`).
+struct SessionSidechain {
+    std::string processor;  ///< below the strip: "compressor" or "insert.N"
+    std::string source;     ///< as written: a track or bus name, or "track.NAME" / "bus.NAME"
+    SourceLocation where;
+};
+
 /// One track, bus or the master, with its routing (its parameter values are in settings()).
 struct SessionStrip {
     enum class Kind { track, bus, master };
@@ -117,6 +124,7 @@ struct SessionStrip {
     std::string output = "master";   ///< "master" or a bus name (tracks and buses)
     std::vector<SessionSend> sends;
     std::vector<SessionInsert> inserts;  ///< the named effects first, then the list, in order
+    std::vector<SessionSidechain> sidechains;
     Stem stem;                       ///< tracks that play a file
     LiveInput input;                 ///< tracks that play a live input (then `stem` is empty)
     double offset_ms = 0.0;          ///< tracks: positive starts the stem later, negative earlier
