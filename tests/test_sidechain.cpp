@@ -150,3 +150,23 @@ TEST_CASE("the sidechain highpass keeps a key's low end from the detector", "[si
     out = render(e, {kick, bass}, frames, 64);
     CHECK(out.left.back() == Approx(0.25 * centre).epsilon(1e-5));  // the detector hears nothing
 }
+
+TEST_CASE("a gate keyed by the kick lets a pad through only while the kick plays", "[sidechain][gate]") {
+    Engine e(EngineOptions{.max_block_frames = 64});
+    RTMIX_REQUIRE_OK(e.add_track("kick", 1));
+    RTMIX_REQUIRE_OK(e.add_track("pad", 2));
+    RTMIX_REQUIRE_OK(e.set_output("track.kick", ""));
+    RTMIX_REQUIRE_OK(e.add_insert("track.pad", "gate", InsertPosition::pre));
+    RTMIX_REQUIRE_OK(e.set_sidechain("track.pad.insert.1", "track.kick"));
+    RTMIX_REQUIRE_OK(e.set("track.pad.insert.1.threshold_db", -20.0));
+    RTMIX_REQUIRE_OK(e.set("track.pad.insert.1.range_db", -60.0));
+    RTMIX_REQUIRE_OK(e.set("track.pad.insert.1.hold_ms", 0.0));
+    RTMIX_REQUIRE_OK(e.set("track.pad.insert.1.release_ms", 5.0));
+    const std::size_t frames = 48000;
+    const std::vector<float> kick = bursts(frames, 12000, 4800, frames, 0.5f);
+    const std::vector<float> pad(frames, 0.2f);  // -14 dBFS: above the threshold itself, but the gate hears the kick
+    const test::Stereo out = render(e, {kick, pad, pad}, frames, 64);
+    CHECK(out.left[11999] == Approx(0.2 * std::pow(10.0, -60.0 / 20.0)).epsilon(1e-3));  // closed: the range
+    CHECK(out.left[16799] == 0.2f);                                                       // open: unity
+    CHECK(out.left[frames - 1] == Approx(0.2 * std::pow(10.0, -60.0 / 20.0)).epsilon(1e-3));
+}

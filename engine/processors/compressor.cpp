@@ -66,25 +66,15 @@ std::uint32_t max_latency(double sample_rate) { return dsp::Compressor::lookahea
 
 const ProcessorKind compressor_kind{info, &create, &latency, &max_latency};
 
-CompressorProcessor::CompressorProcessor(const ProcessorSetup& setup)
-    : sample_rate_(setup.sample_rate), filtered_(2 * static_cast<std::size_t>(setup.max_block_frames)),
-      max_block_frames_(setup.max_block_frames) {
+CompressorProcessor::CompressorProcessor(const ProcessorSetup& setup) : detector_(setup.sample_rate, setup.max_block_frames) {
     comp_.prepare(setup.sample_rate, setup.smoothing_ms);
 }
 
 void CompressorProcessor::listen(const float* const* audio, std::uint32_t channels, const float* const* key,
                                  std::uint32_t key_channels, std::uint32_t frames) noexcept {
-    const float* const* source = key != nullptr ? key : audio;
-    const std::uint32_t n = key != nullptr ? key_channels : channels;
-    if (!key_filter_.on()) {
-        comp_.listen_to(key, key_channels);
-        return;
-    }
-    float* out[2] = {filtered_.data(), filtered_.data() + max_block_frames_};
-    for (std::uint32_t c = 0; c < n && c < 2; ++c) key_filter_.process(c, source[c], out[c], frames);
-    filtered_view_[0] = out[0];
-    filtered_view_[1] = out[1];
-    comp_.listen_to(filtered_view_, std::min<std::uint32_t>(n, 2));
+    std::uint32_t n = 0;
+    const float* const* input = detector_.listen(audio, channels, key, key_channels, frames, n);
+    comp_.listen_to(input, n);
 }
 
 void CompressorProcessor::apply(std::uint16_t param, std::uint8_t, float value) noexcept {
@@ -99,7 +89,7 @@ void CompressorProcessor::apply(std::uint16_t param, std::uint8_t, float value) 
         case P::makeup_db: s.makeup_db = value; break;
         case P::detector: s.detector = static_cast<dsp::Detector>(value); break;
         case P::lookahead_ms: s.lookahead_ms = value; break;
-        case P::sidechain_hpf_hz: key_filter_.set(sample_rate_, value); return;
+        case P::sidechain_hpf_hz: detector_.set_highpass(value); return;
         case P::count: return;
     }
     comp_.set(s);

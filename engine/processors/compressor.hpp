@@ -3,10 +3,8 @@
 // strips can interleave their compressors' filters.
 #pragma once
 
-#include <vector>
-
 #include "dsp/compressor.hpp"
-#include "dsp/key_filter.hpp"
+#include "processors/detector_input.hpp"
 #include "processors/processor.hpp"
 
 namespace rtmix::engine {
@@ -26,7 +24,7 @@ public:
     void process(const ProcessIo& io) noexcept override;
     void reset() noexcept override {
         comp_.reset();
-        key_filter_.reset();
+        detector_.reset();
     }
     float gain_reduction_db() const noexcept override { return comp_.gain_reduction_db(); }
     float block_max_reduction_db() const noexcept override { return comp_.block_max_reduction_db(); }
@@ -41,11 +39,7 @@ public:
 private:
     dsp::Compressor comp_;
     dsp::CompressorSettings settings_{};
-    double sample_rate_;
-    dsp::KeyFilter key_filter_;
-    std::vector<float> filtered_;  // the detector's filtered input: 2 x max_block_frames
-    const float* filtered_view_[2] = {nullptr, nullptr};
-    std::uint32_t max_block_frames_;
+    DetectorInput detector_;
 };
 
 }  // namespace rtmix::engine

@@ -5,8 +5,10 @@
 #include <vector>
 
 #include "processors/compressor.hpp"
+#include "processors/deesser.hpp"
 #include "processors/delay.hpp"
 #include "processors/eq.hpp"
+#include "processors/gate.hpp"
 #include "processors/limiter.hpp"
 #include "processors/reverb.hpp"
 #include "processors/width.hpp"
@@ -18,8 +20,8 @@ namespace engine {
 namespace {
 
 // In documentation order.
-const std::array<const ProcessorKind*, 6> all_kinds = {&eq_kind,    &compressor_kind, &reverb_kind,
-                                                       &delay_kind, &limiter_kind,    &width_kind};
+const std::array<const ProcessorKind*, 8> all_kinds = {&eq_kind,     &compressor_kind, &gate_kind,  &deesser_kind,
+                                                       &reverb_kind, &delay_kind,      &width_kind, &limiter_kind};
 
 const std::array<const ProcessorInfo*, all_kinds.size()>& all_infos() {
     static const std::array<const ProcessorInfo*, all_kinds.size()> infos = [] {
