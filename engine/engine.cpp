@@ -7,6 +7,13 @@ namespace rtmix {
 
 const char* simd_instruction_set() noexcept { return dsp::simd_isa_name(dsp::eq_lanes_isa()); }
 
+std::uint32_t usable_cores() noexcept {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return static_cast<std::uint32_t>(std::max(1, CPU_COUNT(&set)));
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
 Engine::Engine(const EngineOptions& options) : impl_(std::make_unique<Impl>(options)) {
     impl_->model.strips.push_back(impl_->new_strip(StripKind::master, "master", 2));
     impl_->publish();

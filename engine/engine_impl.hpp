@@ -37,17 +37,10 @@ struct Engine::Impl {
           executor(o.max_block_frames, std::max<std::uint32_t>(o.param_queue_capacity, 16), params, mailbox, events,
                    executor_threads(o)) {}
 
-    /// The CPUs this process may run on (its affinity mask: taskset, cgroup cpusets), at least 1.
-    static std::uint32_t usable_cores() {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
-        return std::max(1u, std::thread::hardware_concurrency());
-    }
-
     static Executor::Threads executor_threads(const EngineOptions& o) {
         Executor::Threads t;
-        t.count = o.threads != 0 ? o.threads : usable_cores();
+        // Automatic: workers only where they can share the audio thread's real-time class.
+        t.count = o.threads != 0 ? o.threads : o.worker_priority > 0 ? usable_cores() : 1;
         t.parallel_min_nodes = o.parallel_min_nodes;
         t.priority = o.worker_priority;
         t.on_worker_start = o.on_worker_start;

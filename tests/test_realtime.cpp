@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <thread>
 
@@ -61,19 +62,28 @@ TEST_CASE("process() neither allocates nor locks under parameter floods and topo
     }
     RTMIX_REQUIRE_OK(e.set("master.limiter.enabled", 1.0));
     RTMIX_REQUIRE_OK(e.set("master.gain_db", 12.0));
-    // Every insert type, on a mono track before its EQ and on a stereo track after its
-    // compressor; their parameters are flooded below, and inserts come and go with the routing.
+    // Every insert type on the mono track (before its EQ, a stereo one making it stereo), and the
+    // dynamics after the stereo track's compressor, keyed by the mono track; their parameters are
+    // flooded below, and inserts come and go with the routing.
     std::vector<std::string> insert_types;
     for (const ProcessorInfo* type : processor_types())
         if (type->insert) insert_types.emplace_back(type->type);
     REQUIRE(insert_types.size() >= 3);
-    for (const std::string& type : insert_types) {
-        RTMIX_REQUIRE_OK(e.add_insert("track.kick", type, InsertPosition::pre));
-        RTMIX_REQUIRE_OK(e.add_insert("track.keys", type));
-    }
-    std::vector<ParameterInfo> insert_params;
+    for (const std::string& type : insert_types) RTMIX_REQUIRE_OK(e.add_insert("track.kick", type, InsertPosition::pre));
+    for (const ProcessorInfo* type : processor_types())
+        if (type->insert && type->sidechain) {
+            std::string path;
+            RTMIX_REQUIRE_OK(e.add_insert("track.keys", type->type, InsertPosition::post, &path));
+            RTMIX_REQUIRE_OK(e.set_sidechain(path, "track.kick"));
+        }
+    // A lookahead change rebuilds the limiter's analysis (up to a millisecond of work, documented:
+    // "make it while stopped"), and every latency change recompiles the plan: those are flooded
+    // every 50th round, the rest every round.
+    std::vector<ParameterInfo> insert_params, latency_params;
     for (ParameterInfo& p : e.parameters())
-        if (p.path.find(".insert.") != std::string::npos) insert_params.push_back(std::move(p));
+        if (p.path.find(".insert.") != std::string::npos)
+            (p.path.ends_with("lookahead_ms") ? latency_params : insert_params).push_back(std::move(p));
+    REQUIRE(!latency_params.empty());
     /// The round's value of an insert parameter: somewhere in its range.
     auto value_of = [](const ParameterInfo& p, int round) {
         if (p.kind == ValueKind::word) return static_cast<double>(round % static_cast<int>(p.words.size()));
@@ -114,7 +124,11 @@ TEST_CASE("process() neither allocates nor locks under parameter floods and topo
         (void)e.set("master.limiter.release_ms", 50.0 + round % 200);
         for (int k = 0; k < 4; ++k) {
             const ParameterInfo& p = insert_params[static_cast<std::size_t>(round * 4 + k) % insert_params.size()];
-            (void)e.set(p.path, value_of(p, round + k), static_cast<std::uint32_t>(round % 100));
+            (void)e.set(p.path, value_of(p, round + k));  // (offsets are flooded above: each one splits a block)
+        }
+        if (round % 50 == 0) {
+            const ParameterInfo& p = latency_params[static_cast<std::size_t>(round / 50) % latency_params.size()];
+            (void)e.set(p.path, value_of(p, round));
         }
         if (round % 40 == 0) {
             (void)e.reset_meters();
@@ -140,7 +154,10 @@ TEST_CASE("process() neither allocates nor locks under parameter floods and topo
             (void)e.add_send("track.keys", "bus.verb", -10.0);
             (void)e.poll_events();
         }
-        std::this_thread::yield();
+        // Paced, so that a block meets tens of changes rather than hundreds: every change with its
+        // own sample offset splits the block it lands in, and a flood of them would make the
+        // audio thread run the whole graph frame by frame.
+        std::this_thread::sleep_for(std::chrono::microseconds(20));
     }
     stop = true;
     audio.join();

@@ -21,6 +21,12 @@ Executor::Executor(std::uint32_t max_block_frames, std::uint32_t pending_capacit
       taps_(static_cast<std::size_t>(max_sends) * std::max<std::uint32_t>(threads.count, 1)),
       parallel_min_nodes_(std::max<std::uint32_t>(threads.parallel_min_nodes, 1)) {
     if (threads.count > 1) pool_ = std::make_unique<WorkerPool>(threads.count - 1, threads.priority, threads.on_worker_start);
+    if (pool_ && !pool_->scheduling_note().empty()) {
+        // Workers that could not get the audio thread's real-time class would make it wait on
+        // them: the mix runs on the audio thread alone.
+        scheduling_note_ = pool_->scheduling_note();
+        pool_.reset();
+    }
 }
 
 Executor::~Executor() {
@@ -155,16 +161,14 @@ void Executor::parallel_job(void* context, std::uint32_t participant) noexcept {
     ParallelState& par = *plan.parallel;
     const DenormalsOff guard;  // the workers' own floating-point mode, like the audio thread's
     StripIo::SendTap* taps = self.taps_.data() + static_cast<std::size_t>(participant) * max_sends;
-    std::uint32_t idle = 0;
+    Backoff backoff;
     while (par.remaining.load(std::memory_order_acquire) > 0) {
         std::uint32_t t = 0;
         if (!par.ready.pop(t)) {
-            // Nothing runnable until a task in progress finishes: a short spin, then let others in.
-            cpu_relax();
-            if (++idle % 64 == 0) sched_yield();
+            backoff.pause();  // nothing runnable until a task in progress finishes
             continue;
         }
-        idle = 0;
+        backoff.reset();
         self.run_task(run, t, taps, par.non_finite.data());
         const PlanTask& task = plan.tasks[t];
         for (std::uint32_t d = 0; d < task.dependant_count; ++d) {

@@ -62,7 +62,7 @@ public:
     /// Threads that run the graph, the audio thread included.
     std::uint32_t threads() const noexcept { return pool_ ? pool_->workers() + 1 : 1; }
     /// Why the workers lack the real-time priority asked for (empty if they have it).
-    std::string scheduling_note() const { return pool_ ? pool_->scheduling_note() : std::string(); }
+    std::string scheduling_note() const { return scheduling_note_; }
 
 private:
     void run_chunk(const float* const* inputs, std::uint32_t input_channels, float* const* outputs,
@@ -105,6 +105,7 @@ private:
     bool reported_full_ = false;  // one changes_delayed event per episode
     std::uint32_t parallel_min_nodes_;
     std::unique_ptr<WorkerPool> pool_;
+    std::string scheduling_note_;  // why there are no workers although some were asked for
     Run run_{};  // the run under way, for the workers
 
     std::atomic<std::uint64_t> applied_through_{0};

@@ -15,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "graph/backoff.hpp"
 #include "processors/insert.hpp"
 #include "processors/master_chain.hpp"
 #include "processors/strip.hpp"
@@ -108,8 +109,7 @@ public:
             if (h >= tail_.load(std::memory_order_acquire)) return false;
             if (head_.compare_exchange_weak(h, h + 1, std::memory_order_acq_rel)) break;
         }
-        while ((node = slots_[h].load(std::memory_order_acquire)) == empty) {
-        }
+        for (Backoff backoff; (node = slots_[h].load(std::memory_order_acquire)) == empty;) backoff.pause();
         return true;
     }
 

@@ -41,10 +41,10 @@ WorkerPool::WorkerPool(std::uint32_t workers, int priority, std::function<void()
         });
     while (started_.load() < workers) std::this_thread::yield();
     if (const int e = refused_errno_.load(); e != 0)
-        note_ = fmt::format("the {} worker thread{} run{} without real-time priority: SCHED_FIFO {} was refused ({}); "
-                            "raise the process's rtprio limit (e.g. the audio group's in /etc/security/limits.d) "
-                            "or run the engine with one thread",
-                            workers, workers == 1 ? "" : "s", workers == 1 ? "s" : "", priority, std::strerror(e));
+        note_ = fmt::format("SCHED_FIFO {} was refused to the {} worker thread{} ({}), so the mix runs on the audio "
+                            "thread alone; raise the process's rtprio limit (e.g. the audio group's in "
+                            "/etc/security/limits.d) to use more threads",
+                            priority, workers, workers == 1 ? "" : "s", std::strerror(e));
 }
 
 WorkerPool::~WorkerPool() {
@@ -64,10 +64,7 @@ void WorkerPool::run(Job job, void* context) noexcept {
     active_.store(false);
     // A worker still inside finishes its last node or sees the job is over; if it has been
     // preempted (more threads than free cores), let it run.
-    for (std::uint32_t spins = 1; joined_.load() != 0; ++spins) {
-        cpu_relax();
-        if (spins % 64 == 0) sched_yield();
-    }
+    for (Backoff backoff; joined_.load() != 0;) backoff.pause();
 }
 
 void WorkerPool::work(std::uint32_t participant) {

@@ -24,6 +24,8 @@
 #include <thread>
 #include <vector>
 
+#include "graph/backoff.hpp"
+
 namespace rtmix::engine {
 
 class WorkerPool {
@@ -59,14 +61,5 @@ private:
     std::atomic<std::uint32_t> started_{0};
     std::atomic<int> refused_errno_{0};
 };
-
-/// Spin-wait hint for a busy loop.
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
 
 }  // namespace rtmix::engine

@@ -62,7 +62,8 @@ void check_options(const RenderOptions& o) {
 EngineOptions offline_options(const Session& session, const RenderOptions& options) {
     EngineOptions o = session.engine_options();
     o.loudness_meter = false;
-    o.threads = options.threads;
+    // Offline the caller runs at normal priority, like the workers: one per usable core by default.
+    o.threads = options.threads != 0 ? options.threads : usable_cores();
     return o;
 }
 
@@ -355,7 +356,9 @@ RenderSummary normalized(const Session& session, const RenderOptions& options, c
     // The gain the limiter already had from the session is where the search starts from.
     double session_gain = 0.0;
     {
-        Engine probe(session.engine_options());
+        EngineOptions probe_options = session.engine_options();
+        probe_options.threads = 1;  // a probe runs no audio: no worker threads
+        Engine probe(probe_options);
         session.apply(probe);
         double enabled = 0.0;
         (void)probe.get("master.limiter.enabled", enabled);

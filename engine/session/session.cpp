@@ -160,7 +160,10 @@ void Session::apply(Engine& engine) const {
 }
 
 void Session::check() const {
-    Engine scratch(engine_options());
+    EngineOptions options = engine_options();
+    options.threads = 1;  // it only checks: no worker threads
+    options.loudness_meter = false;
+    Engine scratch(options);
     apply(scratch);
 }
 

@@ -78,7 +78,8 @@ play options (docs/live.md):
   --start TIME            start playing there
   --loop START END        loop that region
   --duration TIME         quit after that long (default: at `quit`, or at the end when stdin ends)
-  --threads N             threads that run the mix (default 0: one per usable core)
+  --threads N             threads that run the mix (default 0: one per usable core when the backend
+                          gives real-time priority, as JACK does, else one)
   --stats                 print the callback load, xruns and underruns at exit
 
 analyze options:
@@ -260,7 +261,9 @@ int run_check(const std::vector<std::string_view>& args) {
     }
     if (file.empty()) throw UsageError{"check needs a session file"};
     const rtmix::Session session = rtmix::Session::load(file);
-    rtmix::Engine engine(session.engine_options());
+    rtmix::EngineOptions options = session.engine_options();
+    options.threads = 1;  // only to ask the latency: no worker threads
+    rtmix::Engine engine(options);
     session.apply(engine);
     const std::uint32_t latency = engine.latency_frames();
     std::fputs((json ? rtmix::cli::check_json(session, latency) : rtmix::cli::check_text(session, latency)).c_str(), stdout);

@@ -7,9 +7,16 @@
 // Threads:
 // - Control calls (everything but process()) may come from any non-audio thread; they serialize
 //   on an internal control-side mutex. They may allocate and take locks.
-// - process() is the audio thread's only entry point. It is wait-free: it never allocates, locks,
-//   waits, does I/O, logs or throws. Parameter changes reach it through a lock-free queue; a new
-//   routing reaches it as an immutable render plan swapped in at the top of a block.
+// - process() is the audio thread's only entry point. It never allocates, locks, does I/O, logs or
+//   throws. Parameter changes reach it through a lock-free queue; a new routing reaches it as an
+//   immutable render plan swapped in at the top of a block.
+// - With one thread (EngineOptions::threads = 1, the default for a host that gives no real-time
+//   priority) process() is wait-free. With worker threads it waits, within the block, for the
+//   work they took (spinning, then yielding: graph/backoff.hpp); that is real-time safe only when
+//   the workers run in the caller's scheduling class: EngineOptions::worker_priority = the audio
+//   thread's SCHED_FIFO priority (or, offline, a caller at normal priority like the workers). If
+//   the system refuses that priority the engine runs on the audio thread alone and says so
+//   (poll_events()). docs/architecture.md states the guarantee for each configuration.
 //
 // Names: strips are addressed as "track.NAME", "bus.NAME" and "master"; parameters as paths below
 // them ("track.vox.gain_db", "track.vox.insert.1.threshold_db", "bus.verb.reverb.decay_s");
@@ -40,15 +47,19 @@ struct EngineOptions {
     /// Engine::master_loudness(). Costs a K-weighting filter and a 4x true-peak interpolator.
     bool loudness_meter = true;
     /// Threads that run the mix: the audio thread (the one calling process()) and threads - 1
-    /// workers that help it and sleep between blocks. 0: one per core the process may use (its
-    /// CPU affinity). The output is the same bit for bit whatever the number.
+    /// workers that help it and sleep between blocks. 0: automatic: one per core the process may
+    /// use (its CPU affinity, usable_cores()) when worker_priority is set, else 1, so that a host
+    /// that gives no real-time priority gets a wait-free process(). An explicit count > 1 with
+    /// worker_priority 0 is for callers at normal priority (offline rendering). The output is the
+    /// same bit for bit whatever the number.
     std::uint32_t threads = 0;
     /// Smaller render plans (tracks + buses + master) run on the audio thread alone: for them
     /// waking workers costs more than it saves.
     std::uint32_t parallel_min_nodes = 16;
-    /// SCHED_FIFO priority for the workers, as the host's audio thread has (JACK clients: the
+    /// SCHED_FIFO priority for the workers, the one the host's audio thread has (JACK clients: the
     /// server's client priority); 0 leaves them at normal priority. A refusal (no rtprio
-    /// permission) is reported once by poll_events() and the workers run at normal priority.
+    /// permission) is reported once by poll_events(), and the mix runs on the audio thread alone:
+    /// workers that cannot share the audio thread's class would make it wait on them.
     int worker_priority = 0;
     /// Tracks run in groups of up to this many (1 to 8) as one piece of work; the steady EQs of
     /// a group's tracks run side by side in SIMD lanes (AVX-512, AVX2 or SSE2, chosen at run
@@ -105,7 +116,8 @@ struct Event {
         changes_delayed,    ///< the audio thread's list of pending changes was full: some
                             ///< changes waited for the next block (none was dropped)
         events_lost,        ///< the event queue was full: events were counted, not delivered
-        scheduling,         ///< the worker threads could not get the real-time priority asked for
+        scheduling,         ///< the worker threads could not get the real-time priority asked for:
+                            ///< the mix runs on the audio thread alone
     };
     Code code;
     std::string strip;    ///< "track.NAME", "bus.NAME", "master", or empty
@@ -229,6 +241,9 @@ private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+/// The CPUs this process may run on (its affinity mask: taskset, cgroup cpusets), at least 1.
+std::uint32_t usable_cores() noexcept;
 
 /// The instruction set the EQ lanes use on this machine (see EngineOptions::track_group):
 /// "avx512", "avx2" or "portable" (SSE2 on x86-64). Chosen when the library loads; the

@@ -36,7 +36,8 @@ struct PlayerOptions {
     std::uint32_t max_block_frames = 0;
     /// How far the reader reads ahead of the play position, in seconds (per file track).
     double read_ahead_s = 1.5;
-    /// EngineOptions::threads, worker_priority and on_worker_start of the engine.
+    /// EngineOptions::threads, worker_priority and on_worker_start of the engine (threads 0 with
+    /// the backend's worker_priority(): workers only where the callback's priority reaches them).
     std::uint32_t threads = 0;
     int worker_priority = 0;
     std::function<void()> on_worker_start = {};

@@ -71,7 +71,8 @@ struct RenderOptions {
     /// (below -100 dBFS for `silence_window_s`), at most `max_tail_s`.
     std::optional<double> tail_s;
     double max_tail_s = 60.0;
-    /// Threads that run the mix (EngineOptions::threads): 0, one per usable core; 1, this
+    /// Threads that run the mix (EngineOptions::threads; workers at normal priority, like this
+    /// thread): 0, one per usable core; 1, this
     /// thread alone. The file is the same bit for bit either way.
     std::uint32_t threads = 0;
     double silence_window_s = 2.5;  ///< longer than the longest delay time (2 s)
