@@ -9,10 +9,13 @@
 // thread after a warm-up; run on an otherwise idle machine, in a Release build.
 //
 //   rtmix_bench_block [--tracks 64] [--frames 64] [--rate 48000] [--blocks 20000]
-//                     [--master plain|meter|limiter] [--threads N] [--group N] [--json FILE]
+//                     [--master plain|meter|limiter] [--threads N] [--group N] [--insert TYPE]...
+//                     [--json FILE]
 // --threads: threads that run the mix (1: the calling thread alone; default 1, so that figures
 // compare across machines; 0: one per core). --group: EngineOptions::track_group (default 8; 1
-// runs every track alone, as before the EQ lanes). RTMIX_SIMD=avx2 or sse2 caps the lanes'
+// runs every track alone, as before the EQ lanes). --insert adds an insert of that processor type
+// (rtmix params lists them) after every track's compressor, at its defaults (repeatable): the
+// difference from a run without it is its cost per strip. RTMIX_SIMD=avx2 or sse2 caps the lanes'
 // instruction set.
 #include <rtmix/engine.hpp>
 
@@ -47,6 +50,7 @@ int main(int argc, char** argv) {
     double rate = 48000.0;
     const char* json = nullptr;
     std::string master = "meter";
+    std::vector<std::string> inserts;
     int threads = 1;
     int group = 8;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -59,6 +63,7 @@ int main(int argc, char** argv) {
         else if (a == "--master") master = argv[i + 1];
         else if (a == "--threads") threads = std::atoi(argv[i + 1]);
         else if (a == "--group") group = std::atoi(argv[i + 1]);
+        else if (a == "--insert") inserts.emplace_back(argv[i + 1]);
         else {
             std::fprintf(stderr, "unknown option %s\n", argv[i]);
             return 2;
@@ -78,6 +83,8 @@ int main(int argc, char** argv) {
     options.track_group = static_cast<std::uint32_t>(std::max(1, group));
     rtmix::Engine e(options);
     build_mix(e, tracks);
+    for (int t = 0; t < tracks; ++t)
+        for (const std::string& type : inserts) check(e.add_insert("track." + rtmix::bench::numbered("t", t), type));
     if (master == "limiter") {
         check(e.set("master.limiter.enabled", 1.0));
         check(e.set("master.limiter.gain_db", 6.0));  // so that it limits
@@ -101,8 +108,10 @@ int main(int argc, char** argv) {
     const double deadline_us = 1e6 * frames / rate;
     const double stats[5] = {us.front(), percentile(us, 0.5), percentile(us, 0.99), percentile(us, 0.999), us.back()};
     const char* names[5] = {"min", "p50", "p99", "p99.9", "max"};
-    std::printf("%d stereo tracks (4 EQ bands, compressor, 1 send) -> 4 buses + reverb return -> master (%s)\n", tracks,
-                master == "plain" ? "no meter, no limiter" : master == "meter" ? "loudness meter" : "loudness meter + limiter");
+    std::string extra;
+    for (const std::string& type : inserts) extra += ", " + type;
+    std::printf("%d stereo tracks (4 EQ bands, compressor%s, 1 send) -> 4 buses + reverb return -> master (%s)\n", tracks,
+                extra.c_str(), master == "plain" ? "no meter, no limiter" : master == "meter" ? "loudness meter" : "loudness meter + limiter");
     std::printf("%d-frame blocks at %.0f Hz (deadline %.1f us), %d blocks measured, %u thread%s, tracks in groups "
                 "of %d (EQ lanes: %s)\n", frames, rate, deadline_us, blocks, e.threads(), e.threads() == 1 ? "" : "s",
                 group, rtmix::simd_instruction_set());

@@ -44,11 +44,33 @@ public:
     virtual float block_max_reduction_db() const noexcept { return 0.0f; }
 };
 
+struct ProcessorSetup;
+
+/// The processor of a stereo DSP class that takes its parameters as an enum in the order of its
+/// kind's declaration (`set(Param, value)`), processes a stereo block in place
+/// (`process(left, right, frames)`) and resets (`reset()`): the reverb and the delay.
+template <class Dsp, class Param>
+class StereoDspProcessor final : public Processor {
+public:
+    explicit StereoDspProcessor(const ProcessorSetup& setup);
+    void apply(std::uint16_t param, std::uint8_t, float value) noexcept override {
+        dsp_.set(static_cast<Param>(param), value);
+    }
+    void process(const ProcessIo& io) noexcept override { dsp_.process(io.audio[0], io.audio[1], io.frames); }
+    void reset() noexcept override { dsp_.reset(); }
+
+private:
+    Dsp dsp_;
+};
+
 struct ProcessorSetup {
     double sample_rate = 48000.0;
     float smoothing_ms = 20.0f;
     std::uint32_t max_block_frames = 1024;
 };
+
+template <class Dsp, class Param>
+StereoDspProcessor<Dsp, Param>::StereoDspProcessor(const ProcessorSetup& setup) : dsp_(setup.sample_rate) {}
 
 /// A processor kind as the engine sees it.
 struct ProcessorKind {
