@@ -128,8 +128,8 @@ struct Engine::Impl {
         finish_fades(false);
     }
 
-    /// How long a removed item keeps playing while it fades: the smoothing ramp (at least the
-    /// effects' 20 ms mix ramp) and one block of margin, in frames.
+    /// How long a removed item keeps playing while it fades: the smoothing ramp (at least 20 ms,
+    /// the reverb's and the delay's own mix ramp) and one block of margin, in frames.
     std::uint64_t fade_frames() const {
         const double ms = std::max(20.0, static_cast<double>(options.smoothing_ms));
         return static_cast<std::uint64_t>(std::ceil(ms * 1e-3 * options.sample_rate)) + options.max_block_frames;

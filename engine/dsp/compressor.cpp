@@ -247,9 +247,8 @@ void Compressor::filter_chunks(Compressor* const* run, float (*a)[chunk_frames],
     }
 }
 
-void Compressor::delay(float* const* buffers, std::uint32_t channels, std::uint32_t pos, std::uint32_t n) noexcept {
+void Compressor::run_delay(float* const* buffers, std::uint32_t channels, std::uint32_t pos, std::uint32_t n) noexcept {
     const bool fading = xfade_done_ < xfade_frames_;
-    if (delay_frames_ == 0 && !fading) return;
     const std::uint32_t w = write_;
     const float inv = 1.0f / static_cast<float>(xfade_frames_);
     for (std::uint32_t ch = 0; ch < channels; ++ch) {

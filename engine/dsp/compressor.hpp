@@ -107,8 +107,11 @@ private:
     /// The attack/release filters of the active compressors of a group, over one chunk.
     static void filter_chunks(Compressor* const* run, float (*a)[chunk_frames], const bool* active,
                               std::uint32_t count, std::uint32_t n) noexcept;
-    /// The lookahead delay over one run of frames, in place (nothing when there is none).
-    void delay(float* const* buffers, std::uint32_t channels, std::uint32_t pos, std::uint32_t n) noexcept;
+    /// The lookahead delay over one run of frames, in place (nothing, inline, when there is none).
+    void delay(float* const* buffers, std::uint32_t channels, std::uint32_t pos, std::uint32_t n) noexcept {
+        if (delay_frames_ != 0 || xfade_done_ < xfade_frames_) run_delay(buffers, channels, pos, n);
+    }
+    void run_delay(float* const* buffers, std::uint32_t channels, std::uint32_t pos, std::uint32_t n) noexcept;
     /// The gain (from the filtered reduction in `a`, or the makeup alone) onto the buffers.
     void apply_chunk(float* const* buffers, std::uint32_t channels, std::uint32_t pos, std::uint32_t n, float* a,
                      bool active) noexcept;

@@ -110,7 +110,10 @@ std::unique_ptr<RenderPlan> compile_plan(Model& model, std::uint32_t max_block_f
     for (std::size_t k = 0; k < order.size(); ++k) plan->nodes[k].out_buffer = buffers++;
     std::vector<std::uint32_t> key_tap(n, no_buffer);
     for (std::size_t k = 0; k < order.size(); ++k)
-        if (!listeners[order[k]].empty()) plan->nodes[k].key_tap = key_tap[order[k]] = buffers++;
+        if (!listeners[order[k]].empty()) {
+            plan->nodes[k].key_tap = key_tap[order[k]] = buffers++;
+            plan->nodes[k].keyed = true;
+        }
 
     // Send buffers, keyed by (source model index, send index).
     std::vector<std::vector<std::uint32_t>> send_buffer(n);
@@ -181,6 +184,7 @@ std::unique_ptr<RenderPlan> compile_plan(Model& model, std::uint32_t max_block_f
     };
     for (const KeyedSlot& k : keyed) {
         PlanNode& node = plan->nodes[position[k.listener]];
+        node.keyed = true;
         const std::uint32_t tap = key_tap[k.source];
         if (k.insert == UINT32_MAX) node.compressor_key = tap;
         else plan->insert_keys[node.first_insert + k.insert] = tap;

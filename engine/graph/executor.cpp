@@ -208,15 +208,6 @@ void Executor::run_task(const Run& run, std::uint32_t index, StripIo::SendTap* t
         for (std::uint32_t c = 0; c < nch; ++c) lanes.buffer[lanes.lanes++] = io.output[c];
     }
     dsp::run_eq_lanes(lanes, run.frames);
-    // Each compressor's detector listens to its strip's signal (through its sidechain highpass);
-    // grouped tracks have no sidechain keys (a key is a dependency).
-    for (std::uint32_t m = 0; m < task.node_count; ++m) {
-        const std::uint32_t i = task.first_node + m;
-        Strip& strip = *plan.nodes[i].strip;
-        const StripIo io = node_io(run, i, taps);
-        float* work[2] = {io.output[0], io.output[1]};
-        strip.prepare_compressor_key(io, work, run.frames);
-    }
     dsp::Compressor* compressors[max_track_group];
     float* const* buffers[max_track_group];
     std::uint32_t channels[max_track_group];
@@ -229,6 +220,9 @@ void Executor::run_task(const Run& run, std::uint32_t index, StripIo::SendTap* t
         outputs[m][1] = plan.channel(plan.nodes[i].out_buffer, 1) + run.pos;
         buffers[m] = outputs[m];
         channels[m] = plan.nodes[i].mid_channels;
+        // Its detector listens to its own signal (through its sidechain highpass): grouped tracks
+        // have no sidechain keys, a key being a dependency.
+        strip.compressor_processor().listen(outputs[m], channels[m], nullptr, 0, run.frames);
     }
     dsp::Compressor::process_group(compressors, buffers, channels, task.node_count, run.frames);
     for (std::uint32_t m = 0; m < task.node_count; ++m) {
@@ -260,16 +254,20 @@ StripIo Executor::node_io(const Run& run, std::uint32_t index, StripIo::SendTap*
     }
     io.sends = taps;
     io.send_count = node.send_count;
-    io.pre_inserts = plan.inserts.data() + node.first_insert;
-    io.pre_count = node.pre_count;
-    io.post_inserts = io.pre_inserts + node.pre_count;
-    io.post_count = node.post_count;
     io.mid_channels = node.mid_channels;
     io.back_channels = node.back_channels;
-    io.buffers = {plan.buffer_storage.data(), plan.max_block_frames, pos};
-    io.key_tap = node.key_tap;
-    io.compressor_key = node.compressor_key;
-    io.insert_keys = plan.insert_keys.data() + node.first_insert;
+    if (node.pre_count + node.post_count > 0) {
+        io.pre_inserts = plan.inserts.data() + node.first_insert;
+        io.pre_count = node.pre_count;
+        io.post_inserts = io.pre_inserts + node.pre_count;
+        io.post_count = node.post_count;
+        io.insert_keys = plan.insert_keys.data() + node.first_insert;
+    }
+    if (node.keyed) {  // sidechains: it writes a key tap, or listens to one
+        io.buffers = {plan.buffer_storage.data(), plan.max_block_frames, pos};
+        io.key_tap = node.key_tap;
+        io.compressor_key = node.compressor_key;
+    }
     return io;
 }
 

@@ -51,6 +51,7 @@ struct PlanNode {
     // the key tap its compressor listens to (plan.insert_keys has its inserts').
     std::uint32_t key_tap = no_buffer;
     std::uint32_t compressor_key = no_buffer;
+    bool keyed = false;  // any of the above, or an insert that listens to a key
     // plan.edges[first_edge ...]: the latency compensation of the strip's outputs.
     std::uint32_t first_edge = 0;
     std::uint32_t edge_count = 0;

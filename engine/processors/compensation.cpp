@@ -4,6 +4,24 @@
 
 namespace rtmix::engine {
 
+namespace {
+
+// A ring's frames [from, from + n) as at most two contiguous pieces: copies instead of a masked
+// index per sample.
+void write_ring(float* ring, std::uint32_t mask, std::uint32_t from, const float* x, std::uint32_t n) noexcept {
+    const std::uint32_t start = from & mask, first = std::min(n, mask + 1 - start);
+    std::copy_n(x, first, ring + start);
+    std::copy_n(x + first, n - first, ring);
+}
+
+void read_ring(const float* ring, std::uint32_t mask, std::uint32_t from, float* x, std::uint32_t n) noexcept {
+    const std::uint32_t start = from & mask, first = std::min(n, mask + 1 - start);
+    std::copy_n(ring + start, first, x);
+    std::copy_n(ring, n - first, x + first);
+}
+
+}  // namespace
+
 std::uint32_t delay_memory_frames(std::uint32_t frames, std::uint32_t max_block_frames) noexcept {
     const std::uint64_t needed = 2ull * (static_cast<std::uint64_t>(frames) + max_block_frames + 1);
     std::uint32_t size = 1024;
@@ -34,15 +52,10 @@ void CompensationDelay::adopt(DelayMemory* memory, std::uint32_t frames) noexcep
     xfade_done_ = 0;
 }
 
-void CompensationDelay::process(float* const* audio, std::uint32_t frames) noexcept {
-    if (memory_ == nullptr) return;
+void CompensationDelay::run(float* const* audio, std::uint32_t frames) noexcept {
     const std::uint32_t mask = memory_->capacity - 1;
     const std::uint32_t w = write_;
-    for (std::uint32_t c = 0; c < 2; ++c) {
-        float* ring = memory_->channel(c);
-        const float* x = audio[c];
-        for (std::uint32_t i = 0; i < frames; ++i) ring[(w + i) & mask] = x[i];
-    }
+    for (std::uint32_t c = 0; c < 2; ++c) write_ring(memory_->channel(c), mask, w, audio[c], frames);
     write_ = w + frames;
     const bool fading = xfade_done_ < ramp_frames_;
     if (delay_ == 0 && !fading) return;
@@ -51,7 +64,7 @@ void CompensationDelay::process(float* const* audio, std::uint32_t frames) noexc
         const float* ring = memory_->channel(c);
         float* x = audio[c];
         if (!fading) {
-            for (std::uint32_t i = 0; i < frames; ++i) x[i] = ring[(w + i - delay_) & mask];
+            read_ring(ring, mask, w - delay_, x, frames);
             continue;
         }
         for (std::uint32_t i = 0; i < frames; ++i) {

@@ -37,11 +37,16 @@ public:
     /// Takes `memory` (which holds at least `frames` plus a block) and delays by `frames` from the
     /// next process() on. Null memory with 0 frames: nothing to do, as before any latency.
     void adopt(DelayMemory* memory, std::uint32_t frames) noexcept;
-    /// Delays two channels of `frames` frames in place.
-    void process(float* const* audio, std::uint32_t frames) noexcept;
+    /// Delays two channels of `frames` frames in place (nothing to do, inline, while no latency
+    /// has ever needed it).
+    void process(float* const* audio, std::uint32_t frames) noexcept {
+        if (memory_ != nullptr) run(audio, frames);
+    }
     std::uint32_t frames() const noexcept { return delay_; }
 
 private:
+    void run(float* const* audio, std::uint32_t frames) noexcept;
+
     DelayMemory* memory_ = nullptr;
     std::uint32_t write_ = 0;
     std::uint32_t delay_ = 0, old_delay_ = 0;

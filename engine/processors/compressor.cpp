@@ -70,13 +70,6 @@ CompressorProcessor::CompressorProcessor(const ProcessorSetup& setup) : detector
     comp_.prepare(setup.sample_rate, setup.smoothing_ms);
 }
 
-void CompressorProcessor::listen(const float* const* audio, std::uint32_t channels, const float* const* key,
-                                 std::uint32_t key_channels, std::uint32_t frames) noexcept {
-    std::uint32_t n = 0;
-    const float* const* input = detector_.listen(audio, channels, key, key_channels, frames, n);
-    comp_.listen_to(input, n);
-}
-
 void CompressorProcessor::apply(std::uint16_t param, std::uint8_t, float value) noexcept {
     dsp::CompressorSettings& s = settings_;
     switch (static_cast<P>(param)) {

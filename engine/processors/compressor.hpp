@@ -34,7 +34,11 @@ public:
     /// or at `audio` when there is none; through the sidechain highpass when it is on. Audio
     /// thread, wait-free.
     void listen(const float* const* audio, std::uint32_t channels, const float* const* key, std::uint32_t key_channels,
-                std::uint32_t frames) noexcept;
+                std::uint32_t frames) noexcept {
+        std::uint32_t n = 0;
+        const float* const* input = detector_.listen(audio, channels, key, key_channels, frames, n);
+        comp_.listen_to(input, n);
+    }
 
 private:
     dsp::Compressor comp_;

@@ -312,7 +312,7 @@ bool Strip::process_back(const StripIo& io, std::uint32_t frames) noexcept {
 
     // Latency compensation: the outputs whose destination has a longer path into it wait for it.
     delays_[output_edge].process(io.output, frames);
-    for (std::uint32_t s = 0; s < io.send_count; ++s) delays_[send_edge(io.sends[s].slot) % edge_count].process(io.sends[s].out, frames);
+    for (std::uint32_t s = 0; s < io.send_count; ++s) delays_[send_edge(io.sends[s].slot & (max_sends - 1))].process(io.sends[s].out, frames);
     return report;
 }
 

@@ -31,6 +31,7 @@
 namespace rtmix::engine {
 
 constexpr std::uint32_t max_sends = 16;
+static_assert((max_sends & (max_sends - 1)) == 0, "send slots are masked");
 /// What latency compensation can delay in a strip: its main output, one output per send slot,
 /// and a track's input (when a sidechain into it comes later than its own signal).
 constexpr std::uint32_t output_edge = 0;
