@@ -220,6 +220,7 @@ struct Engine::Impl {
         std::unique_ptr<RenderPlan> plan =
             compile_plan(model, options.max_block_frames, options.sample_rate, options.track_group);
         latency = plan->latency_frames + master_latency();
+        plan->after_sequence = sequence;
         mailbox.publish(std::move(plan));  // a plan the audio thread never took is deleted here
         ++plans_published;
         publish_pending = false;

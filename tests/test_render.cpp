@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstring>
+#include <random>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -536,4 +538,131 @@ compressor = { threshold_db = -30, ratio = 4, knee_db = 6, attack_ms = 0.1, rele
     // 0.5 dB: the detector's ripple on a steady sine and the attack's approach to the target.
     CHECK(summary.strips[3].max_gain_reduction_db < 0.0f);
     CHECK(summary.strips[3].max_gain_reduction_db == Approx(expected_reduction).margin(0.5));
+}
+
+namespace {
+
+/// A session whose every value must stand from frame 0: an impulse heard only through a 100 ms
+/// delay (pre-fader send, the track's own fader at -120 dB) and a reverb with a 200 ms predelay,
+/// and a music stem through a gate, a compressor with lookahead, an EQ and a delay insert.
+Session exactness_session(const TempDir& dir, std::uint32_t block_frames) {
+    return load_session(dir, R"(
+[session]
+sample_rate = 48000
+block_frames = )" + std::to_string(block_frames) + R"(
+
+[[bus]]
+name = "echo"
+delay = { time_ms = 100, feedback = 0, mix = 1 }
+
+[[bus]]
+name = "verb"
+reverb = { predelay_ms = 200, decay_s = 1.0, size = 0.4 }
+
+[[track]]
+name = "imp"
+file = "stems/imp.wav"
+gain_db = -120
+sends = [ { bus = "echo", level_db = 0, pre_fader = true }, { bus = "verb", level_db = -6, pre_fader = true } ]
+
+[[track]]
+name = "music"
+file = "stems/music.wav"
+offset_ms = 50
+gain_db = -6
+eq = [ { type = "highpass", freq_hz = 120, slope = 24 }, { type = "peak", freq_hz = 2000, gain_db = 3 } ]
+compressor = { threshold_db = -20, ratio = 4, lookahead_ms = 2 }
+inserts = [ { type = "gate", threshold_db = -40, position = "pre" }, { type = "delay", time_ms = 140, mix = 0.3 } ]
+sends = [ { bus = "verb", level_db = -12 } ]
+)");
+}
+
+/// How many samples of `a` and `b` differ (bit patterns), and the first that does; a.size() if none.
+std::pair<std::size_t, std::size_t> differences(const std::vector<float>& a, const std::vector<float>& b) {
+    REQUIRE(a.size() == b.size());
+    std::size_t count = 0, first = a.size();
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0) {
+            first = std::min(first, i);
+            ++count;
+        }
+    return {count, first};
+}
+
+void write_exactness_stems(const TempDir& dir) {
+    test::write_audio(dir / "stems/imp.wav", {test::impulse(24000)}, 48000);
+    std::mt19937 random(3);
+    std::uniform_real_distribution<float> noise(-0.3f, 0.3f);
+    std::vector<float> l = test::sine(330.0, 48000, 36000, 0.5), r = test::sine(440.0, 48000, 36000, 0.5);
+    for (std::size_t i = 0; i < l.size(); ++i) {
+        const float burst = (i / 6000) % 2 == 0 ? 1.0f : 0.05f;  // loud and quiet stretches
+        l[i] = burst * (l[i] + noise(random));
+        r[i] = burst * (r[i] + noise(random));
+    }
+    test::write_audio(dir / "stems/music.wav", {l, r}, 48000);
+}
+
+}  // namespace
+
+TEST_CASE("every value stands at frame 0: a 100 ms echo at frame 4800, a 200 ms predelay silent until then",
+          "[render][exactness]") {
+    TempDir dir;
+    std::vector<float> imp = test::impulse(24000);
+    test::write_audio(dir / "stems/imp.wav", {imp}, 48000);
+    test::write_audio(dir / "stems/music.wav", {std::vector<float>(100, 0.0f), std::vector<float>(100, 0.0f)}, 48000);
+    const std::uint32_t block = GENERATE(32u, 100u, 4096u);
+    INFO("blocks of " << block);
+    render(exactness_session(dir, block), float_wav(dir / "master.wav"));
+    const test::Audio out = test::read_audio(dir / "master.wav");
+    REQUIRE(out.frames() > 9600);
+    // The pre-fader send takes the centred mono track's equal-power pan: cos(pi/4) on each side.
+    const float echo = std::cos(static_cast<float>(test::pi) / 4.0f);
+    for (std::size_t c = 0; c < 2; ++c)
+        for (std::size_t i = 0; i < 9600; ++i) {
+            INFO("channel " << c << ", frame " << i);
+            if (i == 4800)
+                REQUIRE(out.channels[c][i] == Approx(echo).epsilon(1e-6));
+            else
+                REQUIRE(out.channels[c][i] == 0.0f);
+        }
+    CHECK(test::peak(out.channels[0].data(), 9600, out.frames()) > 1e-4);  // then the reverb sounds
+}
+
+TEST_CASE("a render is the same sample for sample at any block size, and a span of it from --start",
+          "[render][exactness]") {
+    TempDir dir;
+    write_exactness_stems(dir);
+    render(exactness_session(dir, 256), float_wav(dir / "reference.wav"));
+    const test::Audio reference = test::read_audio(dir / "reference.wav");
+    REQUIRE(reference.frames() > 36000);
+    REQUIRE(test::peak(reference.channels[0].data(), 0, reference.frames()) > 0.05);
+
+    SECTION("block sizes") {
+        for (const std::uint32_t block : {32u, 64u, 100u, 1024u, 4096u}) {
+            INFO("blocks of " << block);
+            render(exactness_session(dir, block), float_wav(dir / "master.wav"));
+            const test::Audio out = test::read_audio(dir / "master.wav");
+            REQUIRE(out.frames() == reference.frames());
+            for (std::size_t c = 0; c < 2; ++c) {
+                const auto [count, first] = differences(out.channels[c], reference.channels[c]);
+                INFO("channel " << c << ": " << count << " samples differ, the first at frame " << first);
+                CHECK(count == 0);
+            }
+        }
+    }
+    SECTION("--start T --length L is frames T to T + L of the full render") {
+        RenderOptions o = float_wav(dir / "span.wav");
+        o.start_s = 0.3137;  // round(15057.6) = 15058 frames: inside the reverb's and the delay's tails
+        o.length_s = 0.25;   // 12000 frames
+        render(exactness_session(dir, 100), o);
+        const test::Audio span = test::read_audio(dir / "span.wav");
+        REQUIRE(span.frames() == 12000);
+        for (std::size_t c = 0; c < 2; ++c) {
+            const std::vector<float> expected(reference.channels[c].begin() + 15058,
+                                              reference.channels[c].begin() + 15058 + 12000);
+            const auto [count, first] = differences(span.channels[c], expected);
+            INFO("channel " << c << ": " << count << " samples differ, the first at frame " << first);
+            CHECK(count == 0);
+        }
+    }
 }

@@ -2,10 +2,11 @@
 // PlanMailbox is a Mailbox<RenderPlan>; this file knows plans only as pointers it deletes).
 //
 // The control side publishes into a single atomic slot; the audio thread takes the newest plan
-// at the top of a block with one atomic exchange, and pushes the plan it replaces onto an SPSC
-// queue that the control side drains and deletes. A plan published before the audio thread took
-// the previous one simply replaces it (the control side deletes the one never seen). The audio
-// thread only swaps when the retire queue has room, so it never has to free, block or drop.
+// at the top of a block with one atomic exchange (and may hold it until its frame comes), and
+// pushes the plan it replaces onto an SPSC queue that the control side drains and deletes. A plan
+// published before the audio thread took the previous one simply replaces it (the control side
+// deletes the one never seen). The audio thread only takes a plan when the retire queue has room,
+// so it never has to free, block or drop.
 #pragma once
 
 #include <atomic>
@@ -33,18 +34,17 @@ public:
         return std::unique_ptr<Plan>(pending_.exchange(plan.release(), std::memory_order_acq_rel));
     }
 
-    /// Audio thread, wait-free: the plan to run this block (`current` or a newer one). When it
-    /// switches, `adopt(next)` runs first (while `current` and everything it keeps alive still
-    /// stands), then `current` goes onto the retire queue.
-    template <class Adopt>
-    Plan* take(Plan* current, Adopt&& adopt) noexcept {
-        if (pending_.load(std::memory_order_acquire) == nullptr) return current;
-        if (current != nullptr && retired_.write_available() == 0) return current;
-        Plan* next = pending_.exchange(nullptr, std::memory_order_acq_rel);
-        adopt(next);
-        if (current != nullptr) retired_.push(current);
-        return next;
+    /// Audio thread, wait-free: the newest published plan, taken out of the mailbox to be held
+    /// until it is due (then swapped in with `adopt`/retire() by the caller), or null when there
+    /// is none or the retire queue has no room for the plan it will replace.
+    Plan* take_pending() noexcept {
+        if (pending_.load(std::memory_order_acquire) == nullptr || retired_.write_available() == 0) return nullptr;
+        return pending_.exchange(nullptr, std::memory_order_acq_rel);
     }
+    /// Audio thread: hands a plan back to the control side to delete. False when the queue is
+    /// full (take_pending() leaves room for one).
+    bool retire(Plan* plan) noexcept { return retired_.push(plan); }
+    bool can_retire() const noexcept { return retired_.write_available() > 0; }
 
     /// Control side: one plan the audio thread has let go of, or null.
     std::unique_ptr<Plan> collect() {

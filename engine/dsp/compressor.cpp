@@ -83,6 +83,8 @@ void Compressor::reset() noexcept {
     gr_db_ = 0.0f;
     chunk_phase_ = 0;
     makeup_.reset(makeup_.target());
+    old_delay_frames_ = delay_frames_;  // the lookahead stands at its length: no crossfade
+    xfade_done_ = xfade_frames_;
 }
 
 void Compressor::process(float* const* buffers, std::uint32_t channels, std::uint32_t frames) noexcept {
@@ -260,9 +262,11 @@ void Compressor::run_delay(float* const* buffers, std::uint32_t channels, std::u
             continue;
         }
         for (std::uint32_t i = 0; i < n; ++i) {
-            const float t = static_cast<float>(std::min(xfade_done_ + i, xfade_frames_)) * inv;
+            // Once the crossfade is over, the new tap as it is (as in the runs that follow).
+            const std::uint32_t done = xfade_done_ + i;
             const float old_tap = ring[(w + i - old_delay_frames_) & ring_mask_];
-            x[i] = old_tap + t * (ring[(w + i - delay_frames_) & ring_mask_] - old_tap);
+            const float new_tap = ring[(w + i - delay_frames_) & ring_mask_];
+            x[i] = done >= xfade_frames_ ? new_tap : old_tap + static_cast<float>(done) * inv * (new_tap - old_tap);
         }
     }
     write_ = (w + n) & ring_mask_;

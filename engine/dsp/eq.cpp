@@ -114,6 +114,7 @@ void EqBand::set(const EqBandSettings& target) noexcept {
 void EqBand::begin_glide() noexcept {
     gliding_ = current_.freq_hz != target_.freq_hz || current_.gain_db != target_.gain_db || current_.q != target_.q;
     glide_steps_left_ = gliding_ ? glide_steps_ : 0;
+    step_phase_ = 0;  // the first step is taken at the change's frame
     update_coefficients();
 }
 
@@ -206,15 +207,18 @@ void EqBand::process(float* const* buffers, std::uint32_t channels, std::uint32_
     std::uint32_t done = 0;
     while (done < frames && current_.type != EqType::off) {
         std::uint32_t run = frames - done;
-        if (gliding_) {
-            step_toward_target();
-            run = std::min(run, glide_step_frames);
+        // Glide steps fall every glide_step_frames frames from the change, whatever the blocks.
+        const bool stepping = gliding_;
+        if (stepping) {
+            if (step_phase_ == 0) step_toward_target();
+            run = std::min(run, glide_step_frames - step_phase_);
         }
         // While a type change fades, keep the dry input to mix with: dry + wet * (filtered - dry).
+        // A run ends where the fade does, so that the switch comes on that very frame.
         const bool fading = fade_left_ > 0;
         float dry[max_channels][glide_step_frames];
         if (fading) {
-            run = std::min(run, glide_step_frames);
+            run = std::min({run, glide_step_frames, fade_left_});
             for (std::uint32_t ch = 0; ch < channels; ++ch) std::copy_n(buffers[ch] + done, run, dry[ch]);
         }
         if (channels == 2) {
@@ -234,6 +238,7 @@ void EqBand::process(float* const* buffers, std::uint32_t channels, std::uint32_
             }
             if (fade_left_ == 0 && switch_pending_) switch_to_target();
         }
+        if (stepping) step_phase_ = (step_phase_ + run) % glide_step_frames;
         done += run;
     }
 }
@@ -344,8 +349,20 @@ bool Equalizer::steady_stages(std::uint32_t channel, const SvfCoefficients** coe
     return true;
 }
 
+void EqBand::settle() noexcept {
+    current_ = target_;
+    gliding_ = false;
+    glide_steps_left_ = 0;
+    step_phase_ = 0;
+    switch_pending_ = false;
+    wet_ = wet_target_ = 1.0f;
+    fade_left_ = 0;
+    reset();
+    update_coefficients();
+}
+
 void Equalizer::reset() noexcept {
-    for (auto& b : bands_) b.reset();
+    for (auto& b : bands_) b.settle();
 }
 
 }  // namespace rtmix::dsp

@@ -47,12 +47,17 @@ public:
     void prepare(double sample_rate, float smoothing_ms) noexcept;
     /// New target settings; frequency, gain and Q glide there over the smoothing time. A change of
     /// type or slope (including turning the band on or off) fades the old response out, switches,
-    /// and fades the new one in, each over the smoothing time.
+    /// and fades the new one in, each over the smoothing time. The glide moves in steps of 16
+    /// frames counted from the change, and a fade switches on the exact frame it ends, so the
+    /// output does not depend on how the stream is cut into blocks.
     void set(const EqBandSettings& target) noexcept;
     const EqBandSettings& target() const noexcept { return target_; }
     /// Filters `frames` samples of `channels` buffers in place. Wait-free.
     void process(float* const* buffers, std::uint32_t channels, std::uint32_t frames) noexcept;
+    /// Clears the filter state (the settings, glides and fades stay).
     void reset() noexcept;
+    /// Rest at the target: glide and fade finished, the filter state cleared.
+    void settle() noexcept;
 
 private:
     friend class Equalizer;
@@ -74,6 +79,7 @@ private:
     double sample_rate_ = 48000.0;
     std::uint32_t glide_steps_left_ = 0;
     std::uint32_t glide_steps_ = 1;
+    std::uint32_t step_phase_ = 0;  // frames run since the glide's last step
     // Type-change fade: the band outputs dry + wet * (filtered - dry).
     float wet_ = 1.0f;
     float wet_target_ = 1.0f;
@@ -95,6 +101,7 @@ public:
     void prepare(double sample_rate, float smoothing_ms) noexcept;
     EqBand& band(std::uint32_t index) noexcept { return bands_[index]; }
     void process(float* const* buffers, std::uint32_t channels, std::uint32_t frames) noexcept;
+    /// Every band at rest at its target settings (EqBand::settle()).
     void reset() noexcept;
 
     /// For a run in lanes (eq_lanes.hpp): when every band is steady, the active SVF stages of

@@ -1,9 +1,11 @@
 // 8-line feedback delay network reverb; see reverb.hpp for the signal flow.
 //
 // Real-time notes: every buffer is allocated in the constructor for the largest size and the
-// longest predelay. process() works in chunks of at most chunk_frames; once per chunk it moves
-// the slow controls (delay lengths, predelay, decay, damping) and recomputes the loop
-// coefficients, which are then ramped linearly across the chunk so no coefficient ever jumps.
+// longest predelay. process() works in chunks of chunk_frames, counted from the start of the
+// stream (or the last reset), so the output does not depend on how the stream is cut into blocks;
+// at the start of each chunk it moves the slow controls (delay lengths, predelay, decay, damping)
+// and recomputes the loop coefficients, which are then ramped linearly across the chunk so no
+// coefficient ever jumps. A change of a slow control is taken up at the next chunk.
 #include "dsp/reverb.hpp"
 
 #include <algorithm>
@@ -120,6 +122,11 @@ struct Reverb::Impl {
     // Per-frame increments of the current chunk's ramps.
     std::array<float, line_count> len_step{}, gain_step{}, pole_step{};
     float pd_step = 0.0f;
+    // The current chunk: frames done, whether its controls move, and their end values.
+    std::uint32_t chunk_pos = 0;
+    bool chunk_moving = false;
+    std::array<float, line_count> len_next{}, gain_next{}, pole_next{};
+    float predelay_next = 0.0f;
     std::vector<std::uint8_t> is_prime;
 
     DelayBuffer predelay_l, predelay_r;
@@ -145,9 +152,10 @@ struct Reverb::Impl {
     void loop_coefficients(float len_frames, float decay, float damp, float& g,
                            float& b) const noexcept;
     void snap_controls() noexcept;
-    void process_chunk(float* left, float* right, std::uint32_t frames) noexcept;
+    void begin_chunk() noexcept;
+    void end_chunk() noexcept;
     template <bool moving>
-    void render(float* left, float* right, std::uint32_t frames) noexcept;
+    void render(float* left, float* right, std::uint32_t frames, std::uint32_t k0) noexcept;
 };
 
 Reverb::Impl::Impl(double sample_rate)
@@ -237,19 +245,26 @@ void Reverb::Impl::snap_controls() noexcept {
     mix.reset(mix.target());
     width.reset(width.target());
     coeffs_settled = true;
-}
-
-void Reverb::Impl::process_chunk(float* left, float* right, std::uint32_t frames) noexcept {
-    const auto n_f = static_cast<float>(frames);
-    const float inv_n = 1.0f / n_f;
-
-    // Slow controls: compute their end-of-chunk values, ramp linearly towards them per frame
-    // and store them exactly afterwards (no accumulated rounding drift).
-    std::array<float, line_count> len_next = len_cur, gain_next = gain, pole_next = pole;
     len_step.fill(0.0f);
     gain_step.fill(0.0f);
     pole_step.fill(0.0f);
-    const bool was_settled = coeffs_settled;
+    pd_step = 0.0f;
+    chunk_pos = 0;
+}
+
+void Reverb::Impl::begin_chunk() noexcept {
+    constexpr auto n_f = static_cast<float>(chunk_frames);
+    constexpr float inv_n = 1.0f / n_f;
+
+    // Slow controls: compute their end-of-chunk values, ramp linearly towards them per frame
+    // and store them exactly afterwards (no accumulated rounding drift).
+    len_next = len_cur;
+    gain_next = gain;
+    pole_next = pole;
+    len_step.fill(0.0f);
+    gain_step.fill(0.0f);
+    pole_step.fill(0.0f);
+    chunk_moving = !coeffs_settled;
     if (!coeffs_settled) {
         const float ctl = std::min(1.0f, n_f / (control_glide_s * fs_f));
         const float log_target = std::log(decay_s);
@@ -265,7 +280,7 @@ void Reverb::Impl::process_chunk(float* left, float* right, std::uint32_t frames
             // Rate limits proportional to length keep the lines' ratios while gliding.
             const auto max_step =
                 static_cast<float>(size_max_rate * line_base_ms[i] / line_base_ms.back());
-            len_next[i] = glide(len_cur[i], len_target[i], approach, max_step, frames);
+            len_next[i] = glide(len_cur[i], len_target[i], approach, max_step, chunk_frames);
             settled = settled && len_next[i] == len_target[i];
             loop_coefficients(len_next[i], decay, damping_cur, gain_next[i], pole_next[i]);
             len_step[i] = (len_next[i] - len_cur[i]) * inv_n;
@@ -275,18 +290,14 @@ void Reverb::Impl::process_chunk(float* left, float* right, std::uint32_t frames
         coeffs_settled = settled;
     }
 
-    float predelay_next = predelay_cur;
+    predelay_next = predelay_cur;
     if (predelay_cur != predelay_target)
         predelay_next = glide(predelay_cur, predelay_target, 1.0f / (predelay_glide_s * fs_f),
-                              predelay_max_rate, frames);
+                              predelay_max_rate, chunk_frames);
     pd_step = (predelay_next - predelay_cur) * inv_n;
+}
 
-    // Settled lengths are whole frames, so the common case skips interpolation and ramps.
-    if (was_settled)
-        render<false>(left, right, frames);
-    else
-        render<true>(left, right, frames);
-
+void Reverb::Impl::end_chunk() noexcept {
     len_cur = len_next;
     gain = gain_next;
     pole = pole_next;
@@ -294,7 +305,7 @@ void Reverb::Impl::process_chunk(float* left, float* right, std::uint32_t frames
 }
 
 template <bool moving>
-void Reverb::Impl::render(float* left, float* right, std::uint32_t frames) noexcept {
+void Reverb::Impl::render(float* left, float* right, std::uint32_t frames, std::uint32_t k0) noexcept {
     std::array<std::uint32_t, line_count> delay_int{};  // whole-frame reads when settled
     for (std::size_t i = 0; i < line_count; ++i)
         delay_int[i] = static_cast<std::uint32_t>(len_cur[i]) - 1;
@@ -306,7 +317,7 @@ void Reverb::Impl::render(float* left, float* right, std::uint32_t frames) noexc
         predelay_l.push(in_l);
         predelay_r.push(in_r);
         // Positions and coefficients are start + step * k (no running sum, so no drift).
-        const auto k = static_cast<float>(n + 1);
+        const auto k = static_cast<float>(k0 + n + 1);
         const float pd = std::max(0.0f, predelay_cur + pd_step * k);
         float xl = predelay_l.read(pd);
         float xr = predelay_r.read(pd);
@@ -379,9 +390,20 @@ void Reverb::set(ReverbParam param, float value) noexcept {
 }
 
 void Reverb::process(float* left, float* right, std::uint32_t frames) noexcept {
+    Impl& s = *impl_;
     while (frames > 0) {
-        const std::uint32_t n = std::min(frames, chunk_frames);
-        impl_->process_chunk(left, right, n);
+        if (s.chunk_pos == 0) s.begin_chunk();
+        const std::uint32_t n = std::min(frames, chunk_frames - s.chunk_pos);
+        // Settled lengths are whole frames, so the common case skips interpolation and ramps.
+        if (s.chunk_moving)
+            s.render<true>(left, right, n, s.chunk_pos);
+        else
+            s.render<false>(left, right, n, s.chunk_pos);
+        s.chunk_pos += n;
+        if (s.chunk_pos == chunk_frames) {
+            s.end_chunk();
+            s.chunk_pos = 0;
+        }
         left += n;
         right += n;
         frames -= n;

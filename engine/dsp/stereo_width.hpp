@@ -21,6 +21,11 @@ public:
     void prepare(double sample_rate, float smoothing_ms) noexcept;
     void set(float width, float mid_db, float side_db) noexcept;
     void process(float* const* buffers, std::uint32_t channels, std::uint32_t frames) noexcept;
+    /// Ends the ramps: the gains stand at their targets (it has no other state).
+    void settle() noexcept {
+        mid_.reset(mid_.target());
+        side_.reset(side_.target());
+    }
 
 private:
     LinearSmoother mid_, side_;

@@ -32,6 +32,7 @@ Executor::Executor(std::uint32_t max_block_frames, std::uint32_t pending_capacit
 Executor::~Executor() {
     pool_.reset();  // the workers stop before the plan they might point at goes
     delete plan_;
+    delete held_;
 }
 
 void Executor::process(const float* const* inputs, std::uint32_t input_channels, float* const* outputs,
@@ -47,22 +48,19 @@ void Executor::process(const float* const* inputs, std::uint32_t input_channels,
 
 void Executor::run_chunk(const float* const* inputs, std::uint32_t input_channels, float* const* outputs,
                          std::uint32_t offset, std::uint32_t frames) noexcept {
-    plan_ = mailbox_.take(plan_, [](RenderPlan* next) noexcept {
-        // The strips take their outputs' latency compensation (and any larger memory for it).
-        if (next == nullptr) return;
-        for (const PlanNode& node : next->nodes)
-            for (std::uint32_t e = 0; e < node.edge_count; ++e) {
-                const PlanEdge& edge = next->edges[node.first_edge + e];
-                node.strip->adopt_delay(edge.edge, edge.memory, edge.frames);
-            }
-        for (const PlanKeyDelay& key : next->key_delays) key.delay->adopt(key.memory, key.frames);
-    });
     apply_due(0);  // changes that waited for this frame came before anything in the queue now
     drain_queue();
+    hold_newest_plan();
+    swap_plan_if_due();
+    if (!started_) {
+        started_ = true;
+        if (plan_ != nullptr) settle_plan();
+    }
 
     std::uint32_t pos = 0;
     while (pos < frames) {
         apply_due(pos);
+        swap_plan_if_due();
         std::uint32_t next = frames;
         if (waiting_count_ > 0) next = std::min(next, waiting_[0].sample_offset);
         if (plan_ != nullptr)
@@ -101,6 +99,43 @@ void Executor::drain_queue() noexcept {
     reported_full_ = full;
 }
 
+void Executor::hold_newest_plan() noexcept {
+    RenderPlan* next = mailbox_.take_pending();
+    if (next == nullptr) return;
+    // A plan replaced before its frame came is never run (take_pending() left room for it).
+    if (held_ != nullptr) (void)mailbox_.retire(held_);
+    held_ = next;
+}
+
+std::uint64_t Executor::applied_now() const noexcept {
+    std::uint64_t through = last_popped_;
+    if (waiting_count_ > 0) through = std::min(through, waiting_[0].sequence - 1);
+    return through;
+}
+
+void Executor::swap_plan_if_due() noexcept {
+    if (held_ == nullptr || held_->after_sequence > applied_now()) return;
+    if (plan_ != nullptr && !mailbox_.can_retire()) return;  // the control side is behind: next block
+    // The strips take their outputs' latency compensation (and any larger memory for it) while
+    // the plan they leave still stands.
+    for (const PlanNode& node : held_->nodes)
+        for (std::uint32_t e = 0; e < node.edge_count; ++e) {
+            const PlanEdge& edge = held_->edges[node.first_edge + e];
+            node.strip->adopt_delay(edge.edge, edge.memory, edge.frames);
+        }
+    for (const PlanKeyDelay& key : held_->key_delays) key.delay->adopt(key.memory, key.frames);
+    if (plan_ != nullptr) (void)mailbox_.retire(plan_);
+    plan_ = held_;
+    held_ = nullptr;
+}
+
+void Executor::settle_plan() noexcept {
+    for (const PlanNode& node : plan_->nodes) node.strip->settle();
+    for (Insert* insert : plan_->inserts) insert->reset();
+    for (const PlanKeyDelay& key : plan_->key_delays) key.delay->settle();
+    if (plan_->master_chain != nullptr) plan_->master_chain->settle();
+}
+
 void Executor::report(AudioEvent event) noexcept {
     if (!events_.push(event))
         events_lost_.store(events_lost_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -125,9 +160,7 @@ void Executor::apply(const ParamChange& change) noexcept {
 }
 
 void Executor::publish_progress() noexcept {
-    std::uint64_t through = last_popped_;
-    for (std::uint32_t i = 0; i < waiting_count_; ++i) through = std::min(through, waiting_[i].sequence - 1);
-    applied_through_.store(through, std::memory_order_release);
+    applied_through_.store(applied_now(), std::memory_order_release);
     blocks_.store(blocks_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 

@@ -1,9 +1,11 @@
 // Executor: the audio thread's side of the engine.
 //
-// For every block: take the newest render plan from the mailbox, drain the parameter queue
-// (changes with a sample offset wait in a preallocated list, in order, until their frame), run the
-// plan's nodes between those frames, copy the master to the host, publish meters and report
-// events. Everything here is wait-free: no allocation, lock, I/O or exception once constructed.
+// For every block: drain the parameter queue (changes with a sample offset wait in a preallocated
+// list, in order, until their frame), take the newest render plan from the mailbox (it takes over
+// at the frame of the last change sent before it: at once, or later in the block, or in a later
+// block), run the plan's nodes between those frames, copy the master to the host, publish meters and report
+// events. Before the very first frame, the plan is settled: what was set before the audio started
+// stands at frame 0 instead of gliding there from the defaults (nothing has sounded to smooth). Everything here is wait-free: no allocation, lock, I/O or exception once constructed.
 //
 // The plan's tasks (a group of tracks, or one bus) run serially in plan order, or, with worker
 // threads and a plan of at least `parallel_min_nodes` nodes, in parallel by dependency counting:
@@ -86,6 +88,14 @@ private:
     StripIo node_io(const Run& run, std::uint32_t index, StripIo::SendTap* taps) noexcept;
     static void parallel_job(void* run, std::uint32_t participant) noexcept;
     void drain_queue() noexcept;
+    /// Before the first frame: everything in the plan at rest at the values set so far.
+    void settle_plan() noexcept;
+    /// Takes a newly published plan out of the mailbox into held_ (retiring an older held one).
+    void hold_newest_plan() noexcept;
+    /// Swaps held_ in once every change sent before it has been applied.
+    void swap_plan_if_due() noexcept;
+    /// Every change with a sequence number up to this one has been applied.
+    std::uint64_t applied_now() const noexcept;
     void apply_due(std::uint32_t pos) noexcept;
     void apply(const ParamChange& change) noexcept;
     void publish_progress() noexcept;
@@ -96,6 +106,7 @@ private:
     PlanMailbox& mailbox_;
     EventQueue& events_;
     RenderPlan* plan_ = nullptr;
+    RenderPlan* held_ = nullptr;  // published, waiting for the frame of the last change before it
 
     // Changes waiting for a later frame, in the order sent (which is also the order of offsets).
     std::vector<ParamChange> waiting_;
@@ -103,6 +114,7 @@ private:
     std::uint64_t last_popped_ = 0;
     std::vector<StripIo::SendTap> taps_;  // max_sends per participant
     bool reported_full_ = false;  // one changes_delayed event per episode
+    bool started_ = false;        // a frame has been processed
     std::uint32_t parallel_min_nodes_;
     std::unique_ptr<WorkerPool> pool_;
     std::string scheduling_note_;  // why there are no workers although some were asked for

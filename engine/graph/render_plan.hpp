@@ -151,6 +151,10 @@ struct RenderPlan {
     std::unique_ptr<ParallelState> parallel;  // for a parallel run; sized to the tasks
 
     std::uint32_t latency_frames = 0;  // of the master strip's output (the master chain's comes on top)
+    // The last parameter change sent before the plan: it takes over at that change's frame, so a
+    // change that alters the graph (a lookahead, hence the compensation) is as sample-accurate as
+    // any other.
+    std::uint64_t after_sequence = 0;
     MasterChain* master_chain = nullptr;  // runs on the master's output
 
     // Keeps every Strip and Insert this plan points at alive until the plan is deleted

@@ -107,18 +107,8 @@ struct Player::Impl {
 Player::Player(const Session& session, const PlayerOptions& options) : impl_(std::make_unique<Impl>(session, options)) {
     Impl& m = *impl_;
     session.apply(m.engine);
-    // The engine's smoothers start from the parameters' defaults and glide to the session's
-    // values over the smoothing time (EQ bands and sends take up to four). Run that much silence
-    // now, as the offline renderer does, so that the first callback is already at the session's
-    // values: a track at -inf dB must not start loud and fade down.
-    {
-        std::vector<float> left(m.block), right(m.block);
-        float* out[2] = {left.data(), right.data()};
-        const double settle_s = 4.0 * static_cast<double>(session.engine_options().smoothing_ms) / 1000.0;
-        for (auto frames = static_cast<std::int64_t>(settle_s * m.rate) + m.block; frames > 0; frames -= m.block)
-            m.engine.process(nullptr, 0, out, m.block);
-        (void)m.engine.reset_meters();
-    }
+    // What the session sets stands from the first callback's first frame: the engine settles its
+    // mix before the first frame it processes (a track at -inf dB does not start loud and fade).
     const std::vector<std::uint32_t> first = session.track_input_channels();
     std::vector<const SessionStrip*> file_strips;
     std::vector<std::uint32_t> file_first;

@@ -1,9 +1,9 @@
 // The offline renderer: stems in, master file out, through the same Engine::process() a live
 // host calls. Runs on the caller's thread; the "audio thread" here is simply this loop.
 //
-// The mix's latency (Engine::latency_frames(): latent inserts, lookahead, the master limiter) is compensated: the first latency_frames()
-// of the engine's output are dropped and as many more are rendered at the end, so frame 0 of the
-// file is time 0 of the session.
+// The mix's latency (Engine::latency_frames(): latent inserts, lookahead, the master limiter) is
+// compensated: the first latency_frames() of the engine's output are dropped and the stems are
+// read for as many more frames at the end, so frame 0 of the file is time 0 of the session.
 //
 // Loudness normalization renders the mix more than once (each pass is deterministic: a fresh
 // engine, the same stems): pass 1 measures the mix as the session renders it; the next passes
@@ -118,19 +118,24 @@ public:
         if (end <= start)
             throw RenderOptionsError(fmt::format("nothing to render: the stems end at {:.3f} s, the render starts at {:.3f} s",
                                           static_cast<double>(end_) / rate_, options_.start_s));
-        for (TrackInput& t : tracks_) t.reader->start_at(start - t.offset);
+        // A render from `start` runs the session from time 0 and keeps what comes from `start`
+        // on: what sounded before (a reverb's tail, a compressor's envelope, a delay's repeats)
+        // sounds into it, so the span is the same samples as the same span of a full render.
+        for (TrackInput& t : tracks_) t.reader->start_at(-t.offset);
 
-        settle();
         latency_ = engine_.latency_frames();
-        skip_ = latency_;
+        skip_ = latency_ + static_cast<std::uint64_t>(start);
         content_ = static_cast<std::uint64_t>(end - start);
 
         RenderProgress progress;
         progress.pass = pass_;
         progress.writing = writer != nullptr;
-        progress.frames_total = static_cast<std::uint64_t>(end - start);
-        for (std::int64_t pos = start; pos < end;) {
-            const auto n = static_cast<std::uint32_t>(std::min<std::int64_t>(block_, end - pos));
+        progress.frames_total = static_cast<std::uint64_t>(end);
+        // The stems are read for the latency past `end` too: those frames of input make the last
+        // frames of the span (a cut with --length sounds as the same span of a full render).
+        const std::int64_t read_end = end + static_cast<std::int64_t>(latency_);
+        for (std::int64_t pos = 0; pos < read_end;) {
+            const auto n = static_cast<std::uint32_t>(std::min<std::int64_t>(block_, read_end - pos));
             for (TrackInput& t : tracks_) {
                 float* dst[2] = {inputs_[t.first_channel].data(), nullptr};
                 if (t.first_channel + 1 < inputs_.size()) dst[1] = inputs_[t.first_channel + 1].data();
@@ -185,15 +190,6 @@ private:
         if (++blocks_ % 1024 == 0) collect_events();
     }
 
-    /// Runs silence through the mix until every parameter has reached its value (ramps, EQ
-    /// fades, send fade-ins), so the render starts exactly as the session says.
-    void settle() {
-        const double ms = static_cast<double>(session_.engine_options().smoothing_ms);
-        std::int64_t frames = to_frames(4.0 * ms / 1000.0, rate_) + block_;
-        for (; frames > 0; frames -= block_) process(block_);
-        (void)engine_.reset_meters();
-    }
-
     /// Everything the engine outputs goes through here: the latency is dropped from the front,
     /// the rest is measured and written.
     void write(files::AsideWriter* writer, const float* l, const float* r, std::uint32_t n) {
@@ -223,7 +219,7 @@ private:
     /// Effects ring out after the stems: for `tail_s`, or until the master stays silent.
     void tail(files::AsideWriter* writer, RenderProgress& progress) {
         if (options_.tail_s) {
-            for (std::int64_t left = to_frames(*options_.tail_s, rate_) + latency_; left > 0;) {
+            for (std::int64_t left = to_frames(*options_.tail_s, rate_); left > 0;) {
                 const auto n = static_cast<std::uint32_t>(std::min<std::int64_t>(block_, left));
                 process(n);
                 write(writer, left_.data(), right_.data(), n);

@@ -68,10 +68,11 @@ void CompensationDelay::run(float* const* audio, std::uint32_t frames) noexcept 
             continue;
         }
         for (std::uint32_t i = 0; i < frames; ++i) {
-            const float t = static_cast<float>(std::min(xfade_done_ + i, ramp_frames_)) * inv_ramp;
+            // Once the crossfade is over, the new tap as it is (as in the blocks that follow).
+            const std::uint32_t done = xfade_done_ + i;
             const float old_tap = ring[(w + i - old_delay_) & mask];
             const float new_tap = ring[(w + i - delay_) & mask];
-            x[i] = old_tap + t * (new_tap - old_tap);
+            x[i] = done >= ramp_frames_ ? new_tap : old_tap + static_cast<float>(done) * inv_ramp * (new_tap - old_tap);
         }
     }
     if (fading) xfade_done_ = std::min(xfade_done_ + frames, ramp_frames_);

@@ -43,6 +43,11 @@ public:
         if (memory_ != nullptr) run(audio, frames);
     }
     std::uint32_t frames() const noexcept { return delay_; }
+    /// Ends a crossfade under way: the delay stands at its length (nothing has sounded yet).
+    void settle() noexcept {
+        old_delay_ = delay_;
+        xfade_done_ = ramp_frames_;
+    }
 
 private:
     void run(float* const* audio, std::uint32_t frames) noexcept;

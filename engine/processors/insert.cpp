@@ -97,9 +97,11 @@ std::uint32_t Insert::process(float* const* audio, std::uint32_t channels, std::
             for (std::uint32_t i = 0; i < frames; ++i) audio[c][i] = dry[c][i] + g * (audio[c][i] - dry[c][i]);
         return out_channels;
     }
-    // One ramp for every channel.
+    // One ramp for every channel. Where it ends at 1, the processor's output as it is (as in the
+    // runs that follow).
     for (std::uint32_t i = 0; i < frames; ++i) {
         const float g = wet_.next();
+        if (g == 1.0f) continue;
         for (std::uint32_t c = 0; c < out_channels; ++c) audio[c][i] = dry[c][i] + g * (audio[c][i] - dry[c][i]);
     }
     return out_channels;
@@ -108,6 +110,8 @@ std::uint32_t Insert::process(float* const* audio, std::uint32_t channels, std::
 void Insert::reset() noexcept {
     processor_->reset();
     for (auto& r : ring_) std::fill(r.begin(), r.end(), 0.0f);
+    wet_.reset(wet_.target());
+    key_delay_.settle();
 }
 
 }  // namespace rtmix::engine

@@ -45,6 +45,8 @@ public:
     /// signal (key_delay()) before its processor listens to it.
     std::uint32_t process(float* const* audio, std::uint32_t channels, std::uint32_t frames,
                           const float* const* key = nullptr, std::uint32_t key_channels = 0) noexcept;
+    /// Back to rest (Processor::reset()): the processor and the dry path cleared, the dry/wet
+    /// ramp and the key's alignment at their targets.
     void reset() noexcept;
     /// The delay that aligns the sidechain key with the insert's signal (set by the render plan).
     CompensationDelay& key_delay() noexcept { return key_delay_; }

@@ -50,6 +50,8 @@ public:
     void process(float* left, float* right, std::uint32_t frames) noexcept;
     /// Audio thread: starts a new loudness measurement and clears the limiter's maximum.
     void reset_meters() noexcept;
+    /// Before the first frame of a mix: the limiter at rest at its settings (its ramps ended).
+    void settle() noexcept { limiter_.reset(); }
 
     bool has_loudness_meter() const noexcept { return loudness_; }
     MasterLoudness read() const noexcept;

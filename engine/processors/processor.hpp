@@ -37,7 +37,9 @@ public:
     void apply(std::uint16_t param, std::uint8_t slot, float value) noexcept override = 0;
     /// Processes one run of frames in place. Wait-free: no allocation, lock, I/O or exception.
     virtual void process(const ProcessIo& io) noexcept = 0;
-    /// Clears the state (as after silence); settings stay. Wait-free.
+    /// Back to rest at the current settings: the state cleared as after a long silence, and every
+    /// ramp, glide and crossfade at its target. Used after a non-finite signal, and before the
+    /// first frame of a mix (then nothing has sounded, so the values simply stand). Wait-free.
     virtual void reset() noexcept = 0;
     /// Gain reduction now and the most in the last run, in dB (<= 0), for dynamics; else 0.
     virtual float gain_reduction_db() const noexcept { return 0.0f; }

@@ -158,12 +158,12 @@ void Strip::run_alignment_delay(float* const* work, std::uint32_t frames) noexce
             continue;
         }
         // Crossfade from the old tap to the new one: a delay change never jumps.
+        // Once it is over, the new tap as it is (as in the blocks that follow).
         for (std::uint32_t i = 0; i < frames; ++i) {
-            const std::uint32_t done = std::min(xfade_done_ + i, ramp_frames_);
-            const float t = static_cast<float>(done) * inv_ramp;
+            const std::uint32_t done = xfade_done_ + i;
             const float old_tap = ring[(w + i - old_delay_frames_) & ring_mask_];
             const float new_tap = ring[(w + i - delay_frames_) & ring_mask_];
-            x[i] = old_tap + t * (new_tap - old_tap);
+            x[i] = done >= ramp_frames_ ? new_tap : old_tap + static_cast<float>(done) * inv_ramp * (new_tap - old_tap);
         }
     }
     xfade_done_ = std::min(xfade_done_ + frames, ramp_frames_);
@@ -176,6 +176,22 @@ void Strip::clear_dsp_state(const StripIo& io) noexcept {
     for (auto& r : ring_) std::fill(r.begin(), r.end(), 0.0f);
     for (std::uint32_t i = 0; i < io.pre_count; ++i) io.pre_inserts[i]->reset();
     for (std::uint32_t i = 0; i < io.post_count; ++i) io.post_inserts[i]->reset();
+}
+
+void Strip::settle() noexcept {
+    input_gain_.reset(input_gain_.target());
+    old_delay_frames_ = delay_frames_;
+    xfade_done_ = ramp_frames_;
+    eq_.reset();
+    comp_.reset();
+    for (int c = 0; c < 2; ++c) {
+        post_gain_[c].reset(post_gain_[c].target());
+        pre_gain_[c].reset(pre_gain_[c].target());
+    }
+    output_fade_.reset(output_fade_.target());
+    for (Send& send : sends_) send.level.reset(send.level.target());
+    for (CompensationDelay& d : delays_) d.settle();
+    key_delay_.settle();
 }
 
 bool Strip::process(const StripIo& io, std::uint32_t frames) noexcept {

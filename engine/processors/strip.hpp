@@ -123,6 +123,11 @@ public:
     /// The delay that aligns the compressor's sidechain key with the strip's own signal.
     CompensationDelay& compressor_key_delay() noexcept { return key_delay_; }
 
+    /// Before the first frame of a mix (nothing has sounded): every ramp, glide and crossfade of
+    /// the strip, its EQ, compressor and delays jumps to its target, so the values set so far
+    /// stand from frame 0. Its inserts are the plan's (Insert::reset()). Audio thread, wait-free.
+    void settle() noexcept;
+
     /// Publishes the meters accumulated since the last call; `frames` is how much audio that was.
     void publish_meter(std::uint32_t frames) noexcept;
     void reset_meter_holds() noexcept;

@@ -16,7 +16,7 @@ public:
     explicit WidthProcessor(const ProcessorSetup& setup) { dsp_.prepare(setup.sample_rate, setup.smoothing_ms); }
     void apply(std::uint16_t param, std::uint8_t slot, float value) noexcept override;
     void process(const ProcessIo& io) noexcept override { dsp_.process(io.audio, io.channels, io.frames); }
-    void reset() noexcept override {}
+    void reset() noexcept override { dsp_.settle(); }
 
 private:
     dsp::StereoWidth dsp_;

@@ -18,6 +18,11 @@
 //   the system refuses that priority the engine runs on the audio thread alone and says so
 //   (poll_events()). docs/architecture.md states the guarantee for each configuration.
 //
+// Exactness: the output is a function of the mix, the inputs and the changes with their frames,
+// not of the block sizes process() is called with, the number of threads or the track grouping:
+// the same samples, bit for bit. What is set before the first process() stands from frame 0 (no
+// glide from the defaults); docs/architecture.md says how each part keeps this.
+//
 // Names: strips are addressed as "track.NAME", "bus.NAME" and "master"; parameters as paths below
 // them ("track.vox.gain_db", "track.vox.insert.1.threshold_db", "bus.verb.reverb.decay_s");
 // docs/parameters.md lists every path, parameter_info() describes each (rtmix/parameters.hpp).
@@ -185,9 +190,11 @@ public:
     // --- Parameters (control thread) ---------------------------------------------------------
 
     /// Sets a numeric parameter; the change lands `sample_offset` frames into the next block
-    /// the audio thread processes (later blocks if it is larger) and is smoothed from there.
-    /// Changes never overtake each other: one sent after a change that is still waiting for its
-    /// frame lands no earlier than that change.
+    /// the audio thread processes (later blocks if it is larger) and is smoothed from there
+    /// (before the first block: it stands from frame 0). Changes never overtake each other: one
+    /// sent after a change that is still waiting for its frame lands no earlier than that change;
+    /// a change that alters the graph (a lookahead) takes the new latency compensation with it
+    /// at its frame, and so does any routing change sent after it.
     Status set(std::string_view path, double value, std::uint32_t sample_offset = 0);
     /// Sets a parameter that takes a word ("peak", "highpass", ...).
     Status set(std::string_view path, std::string_view value, std::uint32_t sample_offset = 0);

@@ -77,9 +77,9 @@ struct LiveChannel {
 class Player {
 public:
     /// Builds the engine and the mix, opens every stem and starts the reader thread, stopped at
-    /// time 0. Runs four smoothing times of silence through the mix, so that the first callback
-    /// is already at the session's values (no glide from the defaults). Throws SessionError (the
-    /// mix) or std::runtime_error naming a stem that cannot be opened.
+    /// time 0. The first callback is already at the session's values (the engine settles before
+    /// its first frame: no glide from the defaults). Throws SessionError (the mix) or
+    /// std::runtime_error naming a stem that cannot be opened.
     Player(const Session& session, const PlayerOptions& options = {});
     ~Player();
     Player(const Player&) = delete;

@@ -38,8 +38,8 @@ public:
 };
 
 struct RenderProgress {
-    std::uint64_t frames_done = 0;   ///< master frames rendered so far
-    std::uint64_t frames_total = 0;  ///< frames before the tail (the tail's length is not known ahead)
+    std::uint64_t frames_done = 0;   ///< master frames rendered so far (from time 0, see start_s)
+    std::uint64_t frames_total = 0;  ///< frames from time 0 to the end (the tail's length is not known ahead)
     bool in_tail = false;            ///< the stems have ended; effects are ringing out
     std::uint32_t pass = 1;          ///< loudness normalization renders the mix more than once
     bool writing = true;             ///< false: a measuring pass (nothing is written)
@@ -63,7 +63,9 @@ struct RenderOptions {
     double loudness_tolerance_lu = 0.1;
     /// With a loudness target: warn when the limiter has to take off more than this (dB).
     double limiting_warning_db = 4.0;
-    /// Where on the session's timeline the render starts, in seconds (>= 0).
+    /// Where on the session's timeline the output starts, in seconds (>= 0). The mix runs from
+    /// time 0 all the same (what sounded before rings into the start), so the output is exactly
+    /// that span of a full render.
     double start_s = 0.0;
     /// How much of the timeline to render, in seconds; by default up to the end of the last stem.
     std::optional<double> length_s;
