@@ -206,6 +206,46 @@ ceiling_dbtp = -0.5
     CHECK(warned);
 }
 
+TEST_CASE("an unreachable target keeps the least limited pass that is as loud as the loudest, and says so",
+          "[mastering][normalize]") {
+    TempDir dir;
+    // A 440 Hz tone swelling +-4 dB around -10.5 dBFS every 2 s. 0 LUFS under a -1 dBTP ceiling is
+    // beyond it: once the limiter holds the swell's troughs at the ceiling (about 12 dB of gain),
+    // the tone is a steady sine at the ceiling and more gain only deepens the limiting.
+    const std::size_t frames = static_cast<std::size_t>(8 * fs);
+    std::vector<float> swell(frames);
+    for (std::size_t i = 0; i < frames; ++i) {
+        const double t = static_cast<double>(i) / fs;
+        swell[i] = static_cast<float>(0.3 * std::pow(10.0, 4.0 * std::sin(2 * pi * 0.5 * t) / 20.0) *
+                                      std::sin(2 * pi * 440.0 * t));
+    }
+    test::write_audio(dir / "stems/a.wav", {swell, swell}, 48000);
+    const std::string mix = "[[track]]\nname = \"a\"\nfile = \"stems/a.wav\"\n";
+    const Session session = load(dir, mix + "\n[master.loudness]\ntarget_lufs = 0\nceiling_dbtp = -1\n");
+    const RenderSummary s = render(session, wav24(dir / "master.wav"));
+    const Measured m = measure(dir / "master.wav");
+    REQUIRE(s.normalization);
+    CHECK_FALSE(s.normalization->reached);
+
+    // The loudest this mix can be made: the limiter driven with the most gain it takes (24 dB),
+    // rendered without normalization and measured by libebur128.
+    const Session driven = load(dir, mix + "\n[master.limiter]\nceiling_dbtp = -1\ngain_db = 24\n");
+    const RenderSummary d = render(driven, wav24(dir / "driven.wav"));
+    const Measured loudest = measure(dir / "driven.wav");
+    INFO("kept " << m.integrated_lufs << " LUFS with " << s.max_limiter_reduction_db << " dB (gain "
+                 << s.normalization->gain_db << " dB); driven " << loudest.integrated_lufs << " LUFS with "
+                 << d.max_limiter_reduction_db << " dB");
+    // As loud as it gets, within 0.1 LU (and a 0.02 LU reading margin) ...
+    CHECK(m.integrated_lufs >= loudest.integrated_lufs - 0.12);
+    CHECK(m.true_peak_dbtp <= -1.0);
+    // ... for far less limiting than driving the limiter all the way.
+    CHECK(s.normalization->gain_db <= 24.0 - 3.0);
+    CHECK(-s.max_limiter_reduction_db <= -d.max_limiter_reduction_db - 3.0);
+    bool noted = false;
+    for (const std::string& n : s.notes) noted = noted || n.find("least limited pass") != std::string::npos;
+    CHECK(noted);
+}
+
 TEST_CASE("normalizing a silent mix is refused before anything is written", "[mastering][normalize]") {
     TempDir dir;
     test::write_audio(dir / "stems/s.wav", {std::vector<float>(48000, 0.0f)}, 48000);
