@@ -450,6 +450,10 @@ RenderSummary normalized(const Session& session, const RenderOptions& options, c
 
 RenderSummary render(const Session& session, const RenderOptions& options) {
     check_options(options);
+    if (dither_mode(options) == files::DitherMode::shaped && !files::shaped_dither_designed(session.sample_rate()))
+        throw RenderOptionsError(fmt::format("noise-shaped dither has designs for {:g} to {:g} Hz only, not the session's "
+                                             "{:g} Hz: use TPDF dither (--dither tpdf)", files::shaped_dither_min_rate,
+                                             files::shaped_dither_max_rate, session.sample_rate()));
     try {
         const std::optional<LoudnessTarget> target = options.loudness ? options.loudness : session.loudness_target();
         if (target) return normalized(session, options, *target);
