@@ -402,8 +402,9 @@ RenderSummary normalized(const Session& session, const RenderOptions& options, c
     }
     norm.passes = pass;
     norm.reached = best_error <= options.loudness_tolerance_lu + 1e-9;
-    // Reached: the pass closest to the target (the first of equals). Out of reach: more gain only
-    // buys limiting, so of the passes within the margin of the loudest, the least limited one.
+    // Reached: the pass closest to the target (the first of equals). Out of reach, every pass short
+    // of it: more gain only bought limiting, so of the passes within the margin of the loudest, the
+    // least limited one (the one with less gain of equals).
     std::size_t chosen = 0;
     for (std::size_t i = 0; i < kept.size(); ++i)
         if (kept[i].error == best_error) {
@@ -411,28 +412,35 @@ RenderSummary normalized(const Session& session, const RenderOptions& options, c
             break;
         }
     const std::size_t closest = chosen;
-    if (!norm.reached) {
-        const auto limiting = [&](std::size_t i) { return -kept[i].pass.summary.max_limiter_reduction_db; };
-        for (std::size_t i = 0; i < kept.size(); ++i)
-            if (kept[i].lufs >= loudest - unreachable_margin_lu &&
-                (!(kept[chosen].lufs >= loudest - unreachable_margin_lu) || limiting(i) < limiting(chosen) ||
-                 (limiting(i) == limiting(chosen) && kept[i].gain_db < kept[chosen].gain_db)))
+    const bool short_of_target = !norm.reached && loudest < target.target_lufs;
+    const auto limiting = [&](std::size_t i) { return -kept[i].pass.summary.max_limiter_reduction_db; };
+    if (short_of_target) {
+        bool found = false;
+        for (std::size_t i = 0; i < kept.size(); ++i) {
+            if (!(kept[i].lufs >= loudest - unreachable_margin_lu)) continue;
+            if (!found || limiting(i) < limiting(chosen) ||
+                (limiting(i) == limiting(chosen) && kept[i].gain_db < kept[chosen].gain_db))
                 chosen = i;
+            found = true;
+        }
     }
     norm.gain_db = kept[chosen].gain_db;
+    const double chosen_limiting = limiting(chosen);
     kept[chosen].pass.writer->commit();
     RenderSummary summary = std::move(kept[chosen].pass.summary);
-    if (!norm.reached) {
+    if (!norm.reached)
         summary.warnings.push_back(fmt::format("the loudness target {:.1f} LUFS was not reached: {:.1f} LUFS after {} passes "
                                                "(limiter gain {:+.1f} dB)", target.target_lufs,
                                                summary.loudness.integrated_lufs, norm.passes, norm.gain_db));
+    if (short_of_target) {
+        std::string note = fmt::format(
+            "the target being out of reach, kept the least limited of the passes within {:.1f} LU of the loudest "
+            "({:.2f} LUFS): {:.2f} LUFS with {:.1f} dB of limiting (limiter gain {:+.1f} dB)",
+            unreachable_margin_lu, loudest, kept[chosen].lufs, chosen_limiting, norm.gain_db);
         if (chosen != closest)
-            summary.notes.push_back(fmt::format(
-                "the target being out of reach, kept the least limited pass within {:.1f} LU of the loudest: {:.2f} LUFS "
-                "with {:.1f} dB of limiting (limiter gain {:+.1f} dB), rather than {:.2f} LUFS with {:.1f} dB "
-                "(gain {:+.1f} dB)", unreachable_margin_lu, kept[chosen].lufs, -summary.max_limiter_reduction_db,
-                norm.gain_db, kept[closest].lufs, -kept[closest].pass.summary.max_limiter_reduction_db,
-                kept[closest].gain_db));
+            note += fmt::format(", rather than {:.2f} LUFS with {:.1f} dB (gain {:+.1f} dB)", kept[closest].lufs,
+                                limiting(closest), kept[closest].gain_db);
+        summary.notes.push_back(std::move(note));
     }
     if (-summary.max_limiter_reduction_db > options.limiting_warning_db)
         summary.warnings.push_back(fmt::format("reaching {:.1f} LUFS took up to {:.1f} dB of limiting (more than {:.0f} dB): "
