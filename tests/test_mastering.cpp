@@ -10,9 +10,12 @@
 #include <FLAC/metadata.h>
 
 #include <cmath>
+#include <complex>
 #include <cstring>
 #include <fstream>
 #include <random>
+
+#include <fmt/format.h>
 
 #include "files.hpp"
 #include "files/audio_file.hpp"
@@ -206,6 +209,47 @@ ceiling_dbtp = -0.5
     CHECK(warned);
 }
 
+TEST_CASE("an unreachable target keeps the least limited pass that is as loud as the loudest, and says so",
+          "[mastering][normalize]") {
+    TempDir dir;
+    // A 440 Hz tone swelling +-4 dB around -10.5 dBFS every 2 s. 0 LUFS under a -1 dBTP ceiling is
+    // beyond it: once the limiter holds the swell's troughs at the ceiling (about 12 dB of gain),
+    // the tone is a steady sine at the ceiling and more gain only deepens the limiting.
+    const std::size_t frames = static_cast<std::size_t>(8 * fs);
+    std::vector<float> swell(frames);
+    for (std::size_t i = 0; i < frames; ++i) {
+        const double t = static_cast<double>(i) / fs;
+        swell[i] = static_cast<float>(0.3 * std::pow(10.0, 4.0 * std::sin(2 * pi * 0.5 * t) / 20.0) *
+                                      std::sin(2 * pi * 440.0 * t));
+    }
+    test::write_audio(dir / "stems/a.wav", {swell, swell}, 48000);
+    const std::string mix = "[[track]]\nname = \"a\"\nfile = \"stems/a.wav\"\n";
+    const Session session = load(dir, mix + "\n[master.loudness]\ntarget_lufs = 0\nceiling_dbtp = -1\n");
+    const RenderSummary s = render(session, wav24(dir / "master.wav"));
+    const Measured m = measure(dir / "master.wav");
+    REQUIRE(s.normalization);
+    CHECK_FALSE(s.normalization->reached);
+
+    // The loudest this mix can be made: the limiter driven with the most gain it takes (24 dB),
+    // rendered without normalization and measured by libebur128.
+    const Session driven = load(dir, mix + "\n[master.limiter]\nceiling_dbtp = -1\ngain_db = 24\n");
+    const RenderSummary d = render(driven, wav24(dir / "driven.wav"));
+    const Measured loudest = measure(dir / "driven.wav");
+    INFO("kept " << m.integrated_lufs << " LUFS with " << s.max_limiter_reduction_db << " dB (gain "
+                 << s.normalization->gain_db << " dB); driven " << loudest.integrated_lufs << " LUFS with "
+                 << d.max_limiter_reduction_db << " dB");
+    // As loud as it gets, within 0.1 LU (and a 0.02 LU reading margin) ...
+    CHECK(m.integrated_lufs >= loudest.integrated_lufs - 0.12);
+    CHECK(m.true_peak_dbtp <= -1.0);
+    // ... for far less limiting than driving the limiter all the way.
+    CHECK(s.normalization->gain_db <= 24.0 - 3.0);
+    CHECK(-s.max_limiter_reduction_db <= -d.max_limiter_reduction_db - 3.0);
+    bool noted = false;
+    for (const std::string& n : s.notes)
+        noted = noted || n.find("kept the least limited of the passes within 0.1 LU of the loudest") != std::string::npos;
+    CHECK(noted);
+}
+
 TEST_CASE("normalizing a silent mix is refused before anything is written", "[mastering][normalize]") {
     TempDir dir;
     test::write_audio(dir / "stems/s.wav", {std::vector<float>(48000, 0.0f)}, 48000);
@@ -294,6 +338,9 @@ TEST_CASE("TPDF dither: the error read back has zero mean and 1/4 LSB^2 variance
             CHECK(std::fabs(mean) < 0.01);
             CHECK(variance == Approx(0.25).margin(0.01));
             CHECK(worst <= 1.5 + 1e-9);
+            // As docs/mastering.md states it: 0.5 LSB RMS at 16 bits, -96.3 dBFS (plain rounding's
+            // 1/sqrt(12) LSB would be -101.1).
+            CHECK(20.0 * std::log10(std::sqrt(variance) / 32768.0) == Approx(-96.33).margin(0.1));
         } else {
             CHECK(variance < 1e-9);  // the same error every sample
             CHECK(std::fabs(mean) == Approx(std::min(offset, 1.0 - offset)).margin(1e-9));
@@ -336,6 +383,131 @@ TEST_CASE("noise-shaped dither moves the error out of 2-5 kHz and keeps its mean
     CHECK(mid_shaped < mid_tpdf / 4.0);  // more than 6 dB less where hearing is most sensitive
     CHECK(top_shaped > top_tpdf * 4.0);  // and more near the top of the band
     CHECK(std::fabs(mean_shaped) < 0.05);
+}
+
+namespace {
+
+/// In-place radix-2 FFT (size a power of two), for the noise spectra below.
+void fft(std::vector<std::complex<double>>& x) {
+    const std::size_t n = x.size();
+    for (std::size_t i = 1, j = 0; i < n; ++i) {
+        std::size_t bit = n >> 1;
+        for (; j & bit; bit >>= 1) j ^= bit;
+        j ^= bit;
+        if (i < j) std::swap(x[i], x[j]);
+    }
+    for (std::size_t len = 2; len <= n; len <<= 1) {
+        const std::complex<double> step = std::polar(1.0, -2.0 * pi / static_cast<double>(len));
+        for (std::size_t i = 0; i < n; i += len) {
+            std::complex<double> w = 1.0;
+            for (std::size_t k = 0; k < len / 2; ++k, w *= step) {
+                const std::complex<double> u = x[i + k], v = x[i + k + len / 2] * w;
+                x[i + k] = u + v;
+                x[i + k + len / 2] = u - v;
+            }
+        }
+    }
+}
+
+/// The curve shaped dither's noise follows, in dB: Terhardt's threshold in quiet (f in kHz),
+/// T(f) = 3.64 f^-0.8 - 6.5 exp(-0.6 (f - 3.3)^2) + 0.001 f^4, held at its 500 Hz value below
+/// 500 Hz and capped at 30 dB.
+double threshold_curve_db(double hz) {
+    const double f = std::max(hz, 500.0) / 1000.0;
+    return std::min(3.64 * std::pow(f, -0.8) - 6.5 * std::exp(-0.6 * (f - 3.3) * (f - 3.3)) + 0.001 * std::pow(f, 4), 30.0);
+}
+
+}  // namespace
+
+TEST_CASE("noise-shaped dither follows the threshold-of-hearing curve at 44.1, 48 and 96 kHz within 2 dB",
+          "[mastering][dither]") {
+    const double rate = GENERATE(44100.0, 48000.0, 96000.0);
+    INFO(rate << " Hz");
+    TempDir dir;
+    // Silence written as 16 bits: what is read back is the dither's total error alone.
+    const std::size_t frames = std::size_t{1} << 18;
+    {
+        files::AsideWriter w(dir / "noise.wav", files::Container::wav, files::Encoding::int16, rate,
+                             files::DitherMode::shaped);
+        const std::vector<float> silence(frames, 0.0f);
+        w.write(silence.data(), silence.data(), static_cast<std::uint32_t>(frames));
+        w.commit();
+    }
+    const test::Audio a = test::read_audio(dir / "noise.wav");
+    REQUIRE(a.frames() == frames);
+    // Welch's estimate: Hann windows of 4096 samples overlapping by half, averaged.
+    const std::size_t size = 4096;
+    std::vector<double> psd(size / 2 + 1, 0.0);
+    std::size_t segments = 0;
+    double mean = 0.0;
+    for (float v : a.channels[0]) mean += v * 32768.0;
+    mean /= static_cast<double>(frames);
+    for (std::size_t start = 0; start + size <= frames; start += size / 2, ++segments) {
+        std::vector<std::complex<double>> x(size);
+        for (std::size_t i = 0; i < size; ++i)
+            x[i] = a.channels[0][start + i] * 32768.0 * (0.5 - 0.5 * std::cos(2.0 * pi * static_cast<double>(i) / size));
+        fft(x);
+        for (std::size_t k = 0; k < psd.size(); ++k) psd[k] += std::norm(x[k]);
+    }
+    // Third-octave bands from 200 Hz to 90 % of Nyquist: the measured power against the curve's,
+    // both as band averages, compared after removing their mean difference (the level is free).
+    std::vector<double> centres, difference;
+    for (double fc = 200.0; fc * std::pow(2.0, 1.0 / 6.0) < 0.45 * rate; fc *= std::pow(2.0, 1.0 / 3.0)) {
+        double measured = 0.0, curve = 0.0;
+        std::size_t bins = 0;
+        for (std::size_t k = 1; k < psd.size(); ++k) {
+            const double f = static_cast<double>(k) * rate / size;
+            if (f < fc * std::pow(2.0, -1.0 / 6.0) || f >= fc * std::pow(2.0, 1.0 / 6.0)) continue;
+            measured += psd[k];
+            curve += std::pow(10.0, threshold_curve_db(f) / 10.0);
+            ++bins;
+        }
+        if (bins == 0) continue;
+        centres.push_back(fc);
+        difference.push_back(10.0 * std::log10(measured / curve));
+    }
+    REQUIRE(centres.size() > 15);
+    double offset = 0.0;
+    for (double d : difference) offset += d;
+    offset /= static_cast<double>(difference.size());
+    std::string table;
+    double worst = 0.0;
+    for (std::size_t b = 0; b < centres.size(); ++b) {
+        table += fmt::format("{:.0f} Hz: curve {:.1f} dB, off by {:+.2f} dB\n", centres[b], threshold_curve_db(centres[b]),
+                             difference[b] - offset);
+        worst = std::max(worst, std::fabs(difference[b] - offset));
+    }
+    INFO(table << "worst " << worst << " dB over " << segments << " segments; mean " << mean << " LSB");
+    CHECK(worst <= 2.0);
+    CHECK(std::fabs(mean) < 0.05);
+}
+
+TEST_CASE("noise-shaped dither is refused at a rate it has no design for, before anything is written",
+          "[mastering][dither]") {
+    TempDir dir;
+    for (const double rate : {32000.0, 192000.0}) {
+        INFO(rate);
+        try {
+            files::AsideWriter w(dir / "x.wav", files::Container::wav, files::Encoding::int16, rate,
+                                 files::DitherMode::shaped);
+            FAIL("accepted");
+        } catch (const files::FileError& e) {
+            CHECK_THAT(e.what(), Contains("noise-shaped dither has designs for 44100 to 96000 Hz only") &&
+                                     Contains("use TPDF dither"));
+        }
+        // TPDF has no such limit; a float file is never dithered.
+        CHECK_NOTHROW(files::AsideWriter(dir / "t.wav", files::Container::wav, files::Encoding::int16, rate,
+                                         files::DitherMode::tpdf));
+        CHECK_NOTHROW(files::AsideWriter(dir / "f.wav", files::Container::wav, files::Encoding::float32, rate,
+                                         files::DitherMode::shaped));
+    }
+    const std::size_t n = 9600;
+    test::write_audio(dir / "stems/a.wav", {std::vector<float>(n, 0.1f)}, 192000);
+    const Session session = load(dir, "[session]\nsample_rate = 192000\n\n[[track]]\nname = \"a\"\nfile = \"stems/a.wav\"\n");
+    RenderOptions o = wav24(dir / "m.wav");
+    o.dither = RenderOptions::Dither::shaped;
+    CHECK_THROWS_WITH(render(session, o), Contains("not the session's 192000 Hz"));
+    CHECK_FALSE(std::filesystem::exists(dir / "m.wav"));
 }
 
 TEST_CASE("metadata reaches WAV (INFO, bext with loudness, ISRC) and FLAC (Vorbis comments)", "[mastering][metadata]") {

@@ -2,7 +2,9 @@
 // smoothing bounds, sample-accurate changes and delays, NaN isolation, denormals, meters.
 #include <catch2/catch.hpp>
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
 
 #include "harness.hpp"
 #include "signals.hpp"
@@ -38,6 +40,28 @@ TEST_CASE("a stereo track pans as a balance: centre is unity, turning away atten
     const double right_gain = pan < 0 ? std::cos(-pan * test::pi / 2) : 1.0;
     CHECK(out.left.back() == Approx(0.3 * left_gain).margin(1e-6));
     CHECK(out.right.back() == Approx(0.6 * right_gain).margin(1e-6));
+}
+
+TEST_CASE("a hard pan leaves the far side exactly silent, bit for bit, for mono and stereo sources",
+          "[strip][pan]") {
+    const double pan = GENERATE(-1.0, 1.0);
+    const std::uint32_t channels = GENERATE(1u, 2u);
+    Engine e;
+    RTMIX_REQUIRE_OK(e.add_track("t", channels));
+    RTMIX_REQUIRE_OK(e.set("track.t.pan", pan));
+    // A full-scale sine, both polarities: the far side must be +0.0f (all bits clear), not a
+    // -147 dB residue (float cos(pi/2) = -4.4e-8) nor a negative zero.
+    std::vector<float> sine(9600);
+    for (std::size_t i = 0; i < sine.size(); ++i) sine[i] = static_cast<float>(std::sin(2 * test::pi * 997 * i / fs));
+    std::vector<std::vector<float>> in(channels, sine);
+    const auto out = render(e, in, sine.size());
+    const std::vector<float>& far = pan > 0 ? out.left : out.right;
+    const std::vector<float>& near = pan > 0 ? out.right : out.left;
+    std::size_t nonzero_bits = 0;
+    for (std::size_t i = ramp_frames; i < far.size(); ++i) nonzero_bits += std::bit_cast<std::uint32_t>(far[i]) != 0u;
+    CHECK(nonzero_bits == 0);
+    // The near side is the source at unity (sin(pi/2) and the balance's 1 are exact).
+    for (std::size_t i = ramp_frames; i < near.size(); i += 97) CHECK(near[i] == sine[i]);
 }
 
 TEST_CASE("trim, polarity and fader multiply the signal by their linear gains", "[strip]") {

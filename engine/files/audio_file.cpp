@@ -342,6 +342,9 @@ void add_flac_isrc(const std::filesystem::path& path, const std::string& isrc) {
 AsideWriter::AsideWriter(const std::filesystem::path& destination, Container format, Encoding sample,
                          double sample_rate, DitherMode dither, const Metadata& metadata)
     : destination_(destination), format_(format), metadata_(metadata) {
+    if (dither == DitherMode::shaped && sample != Encoding::float32 && !shaped_dither_designed(sample_rate))
+        throw FileError(fmt::format("noise-shaped dither has designs for {:g} to {:g} Hz only, not {:g} Hz: use TPDF "
+                                    "dither at this rate", shaped_dither_min_rate, shaped_dither_max_rate, sample_rate));
     int major = SF_FORMAT_WAV;
     if (format == Container::flac) major = SF_FORMAT_FLAC;
     if (format == Container::aiff) major = SF_FORMAT_AIFF;
@@ -385,7 +388,7 @@ AsideWriter::AsideWriter(const std::filesystem::path& destination, Container for
     sf_command(file_, SFC_SET_CLIPPING, nullptr, SF_TRUE);
     if (sample != Encoding::float32) {
         const unsigned bits = sample == Encoding::int16 ? 16 : 24;
-        for (std::uint64_t c = 0; c < 2; ++c) quantizers_.emplace_back(bits, dither, c + 1);
+        for (std::uint64_t c = 0; c < 2; ++c) quantizers_.emplace_back(bits, dither, c + 1, sample_rate);
         shift_ = 32 - static_cast<int>(bits);
     }
     if (metadata_.empty()) return;

@@ -10,13 +10,16 @@
 // drive the master limiter (at the target's ceiling) with the gain the last measurement asks for,
 // refined by the secant method because limiting makes loudness grow more slowly than the gain,
 // until the result is within the tolerance. Every pass after the first writes its file aside;
-// the one that reaches the target is renamed into place.
+// the one that reaches the target is renamed into place. When the target is out of reach (the
+// limiter at its ceiling cannot make the mix that loud), more gain buys only limiting: of the
+// passes within 0.1 LU of the loudest, the least limited one is kept, and a note says so.
 #include "rtmix/render.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <memory>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -362,19 +365,27 @@ RenderSummary normalized(const Session& session, const RenderOptions& options, c
     }
     constexpr double min_gain = -24.0, max_gain = 24.0;  // the range of master.limiter.gain_db
     constexpr std::uint32_t max_passes = 6;
+    // When the target is out of reach, passes this close to the loudest one sound as loud.
+    constexpr double unreachable_margin_lu = 0.1;
     double gain = std::clamp(session_gain + target.target_lufs - before.loudness.integrated_lufs, min_gain, max_gain);
     double last_gain = NAN, last_lufs = NAN;
-    WrittenPass best;
-    double best_error = INFINITY;
+    // The passes that may still be kept (each holds its file aside): the one closest to the target,
+    // and those within `unreachable_margin_lu` of the loudest so far (the candidates should the
+    // target be out of reach). The others are dropped, and their files with them.
+    struct Kept {
+        WrittenPass pass;
+        double gain_db, lufs, error;
+    };
+    std::vector<Kept> kept;
+    double best_error = INFINITY, loudest = -INFINITY;
     for (;;) {
         WrittenPass p = write_pass(session, options, LimiterDrive{gain, target.ceiling_dbtp}, ++pass);
         const double lufs = p.summary.loudness.integrated_lufs;
         const double error = std::abs(lufs - target.target_lufs);
-        if (error < best_error) {
-            best_error = error;
-            norm.gain_db = gain;
-            best = std::move(p);
-        }
+        best_error = std::min(best_error, error);
+        if (std::isfinite(lufs)) loudest = std::max(loudest, lufs);
+        kept.push_back(Kept{std::move(p), gain, lufs, error});
+        std::erase_if(kept, [&](const Kept& k) { return k.error != best_error && !(k.lufs >= loudest - unreachable_margin_lu); });
         if (error <= options.loudness_tolerance_lu || pass >= max_passes) break;
         // Secant step from the last two passes (the slope is 1 LU/dB without limiting, less with).
         double slope = 1.0;
@@ -387,12 +398,46 @@ RenderSummary normalized(const Session& session, const RenderOptions& options, c
     }
     norm.passes = pass;
     norm.reached = best_error <= options.loudness_tolerance_lu + 1e-9;
-    best.writer->commit();
-    RenderSummary summary = std::move(best.summary);
+    // Reached: the pass closest to the target (the first of equals). Out of reach, every pass short
+    // of it: more gain only bought limiting, so of the passes within the margin of the loudest, the
+    // least limited one (the one with less gain of equals).
+    std::size_t chosen = 0;
+    for (std::size_t i = 0; i < kept.size(); ++i)
+        if (kept[i].error == best_error) {
+            chosen = i;
+            break;
+        }
+    const std::size_t closest = chosen;
+    const bool short_of_target = !norm.reached && loudest < target.target_lufs;
+    const auto limiting = [&](std::size_t i) { return -kept[i].pass.summary.max_limiter_reduction_db; };
+    if (short_of_target) {
+        bool found = false;
+        for (std::size_t i = 0; i < kept.size(); ++i) {
+            if (!(kept[i].lufs >= loudest - unreachable_margin_lu)) continue;
+            if (!found || limiting(i) < limiting(chosen) ||
+                (limiting(i) == limiting(chosen) && kept[i].gain_db < kept[chosen].gain_db))
+                chosen = i;
+            found = true;
+        }
+    }
+    norm.gain_db = kept[chosen].gain_db;
+    const double chosen_limiting = limiting(chosen);
+    kept[chosen].pass.writer->commit();
+    RenderSummary summary = std::move(kept[chosen].pass.summary);
     if (!norm.reached)
         summary.warnings.push_back(fmt::format("the loudness target {:.1f} LUFS was not reached: {:.1f} LUFS after {} passes "
                                                "(limiter gain {:+.1f} dB)", target.target_lufs,
                                                summary.loudness.integrated_lufs, norm.passes, norm.gain_db));
+    if (short_of_target) {
+        std::string note = fmt::format(
+            "the target being out of reach, kept the least limited of the passes within {:.1f} LU of the loudest "
+            "({:.2f} LUFS): {:.2f} LUFS with {:.1f} dB of limiting (limiter gain {:+.1f} dB)",
+            unreachable_margin_lu, loudest, kept[chosen].lufs, chosen_limiting, norm.gain_db);
+        if (chosen != closest)
+            note += fmt::format(", rather than {:.2f} LUFS with {:.1f} dB (gain {:+.1f} dB)", kept[closest].lufs,
+                                limiting(closest), kept[closest].gain_db);
+        summary.notes.push_back(std::move(note));
+    }
     if (-summary.max_limiter_reduction_db > options.limiting_warning_db)
         summary.warnings.push_back(fmt::format("reaching {:.1f} LUFS took up to {:.1f} dB of limiting (more than {:.0f} dB): "
                                                "transients lose punch; a lower target or a mix with more headroom "
@@ -409,6 +454,10 @@ RenderSummary normalized(const Session& session, const RenderOptions& options, c
 
 RenderSummary render(const Session& session, const RenderOptions& options) {
     check_options(options);
+    if (dither_mode(options) == files::DitherMode::shaped && !files::shaped_dither_designed(session.sample_rate()))
+        throw RenderOptionsError(fmt::format("noise-shaped dither has designs for {:g} to {:g} Hz only, not the session's "
+                                             "{:g} Hz: use TPDF dither (--dither tpdf)", files::shaped_dither_min_rate,
+                                             files::shaped_dither_max_rate, session.sample_rate()));
     try {
         const std::optional<LoudnessTarget> target = options.loudness ? options.loudness : session.loudness_target();
         if (target) return normalized(session, options, *target);

@@ -11,8 +11,10 @@ using D = dsp::DelayParam;
 constexpr ParamInfo number(D p, std::string_view key, std::string_view unit, Smoothing smoothing,
                            std::string_view description) {
     const dsp::ParamRange r = dsp::delay_range(p);
-    return {.key = key, .unit = unit, .min = r.min, .max = r.max, .def = r.def, .smoothing = smoothing,
-            .description = description};
+    // The ranges are floats (what the DSP clamps to); the declaration holds the decimals they were
+    // written as, so the documented ends are accepted as typed and printed as written.
+    return {.key = key, .unit = unit, .min = dsp::decimal(r.min), .max = dsp::decimal(r.max),
+            .def = dsp::decimal(r.def), .smoothing = smoothing, .description = description};
 }
 
 constexpr std::array<ParamInfo, 4> params = {{

@@ -18,9 +18,16 @@ float fader_gain(float db) noexcept { return db <= silent_gain_db ? 0.0f : dsp::
 
 /// Output gains of the pan control: equal power for a mono source (-3 dB each side at centre),
 /// balance for a stereo source (centre leaves both sides at unity; turning away attenuates the
-/// other side along a quarter cosine).
+/// other side along a quarter cosine). A hard pan (|pan| = 1) leaves the far side exactly silent: in
+/// float, cos(pi/2) is -4.4e-8 (-147 dB), not 0, so the ends are set rather than evaluated.
 void pan_gains(std::uint32_t channels, float pan, float& left, float& right) noexcept {
-    if (channels == 1) {
+    if (pan >= 1.0f) {
+        left = 0.0f;
+        right = 1.0f;
+    } else if (pan <= -1.0f) {
+        left = 1.0f;
+        right = 0.0f;
+    } else if (channels == 1) {
         const float theta = (pan + 1.0f) * dsp::pi / 4.0f;
         left = std::cos(theta);
         right = std::sin(theta);

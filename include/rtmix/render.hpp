@@ -49,7 +49,8 @@ struct RenderOptions {
     enum class Format { wav, flac, aiff };
     enum class Sample { int16, int24, float32 };
     /// Dither for integer files (float files are never dithered): none (rounding), tpdf
-    /// (triangular, 2 LSB peak to peak) or shaped (TPDF inside an E-weighted noise-shaping loop).
+    /// (triangular, 2 LSB peak to peak) or shaped (TPDF inside a noise-shaping loop designed for the
+    /// rate: the noise follows the threshold of hearing; 44.1 to 96 kHz, refused at other rates).
     enum class Dither { none, tpdf, shaped };
 
     std::filesystem::path output;
