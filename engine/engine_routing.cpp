@@ -139,7 +139,7 @@ Status Engine::set_output(std::string_view path, std::string_view destination) {
         changes.push_back(strip_message(strip, StripMessage::send_pre_fader, slot, 0.0f));
         changes.push_back(strip_message(strip, StripMessage::send_start, slot, 0.0f));
         changes.push_back(strip_message(strip, StripMessage::send_level_db, slot, -120.0f));
-        SendModel old_route{old_id, slot, {-120.0, 0.0}, {}};
+        SendModel old_route{old_id, slot, {-120.0, 0.0}, {}, {}};
         old_route.fade.sequence = impl_->sequence + changes.size();
         s->sends.push_back(old_route);
     }
@@ -166,7 +166,7 @@ Status Engine::add_send(std::string_view path, std::string_view bus_path, double
         return {Status::Code::out_of_range, fmt::format("send level {} dB: out of range [-120, 12]", level_db)};
     if (Status st = impl_->room_for(3); !st) return st;
     const std::uint32_t slot = free_send_slot(*s);
-    s->sends.push_back({bus->id, slot, {static_cast<float>(level_db), pre_fader ? 1.0 : 0.0}, {}});
+    s->sends.push_back({bus->id, slot, {static_cast<float>(level_db), pre_fader ? 1.0 : 0.0}, {}, {}});
     if (auto cycle = impl_->refuse_cycle([&] { s->sends.pop_back(); })) {
         return {Status::Code::cycle, fmt::format("a send from {} to {} would make a cycle: {}", path, bus_path, *cycle)};
     }

@@ -92,6 +92,25 @@ TEST_CASE("process() neither allocates nor locks under parameter floods and topo
         return p.min + (p.max - p.min) * ((round * 37) % 100) / 99.0;
     };
 
+    // Automation: lanes on the faders, a pan, a send and every continuous insert parameter (the
+    // kick's fader is also flooded by set() below: its lane holds for it), read at every 32nd
+    // frame; the audio thread locates and stops the timeline now and then, and every 50th round
+    // replaces a lane (a new plan, whose lanes carry the old ones' state over).
+    std::vector<std::pair<std::string, Lane>> lanes;
+    for (const ParameterInfo& p : e.parameters()) {
+        const bool strip_level = p.path == "track.kick.gain_db" || p.path == "track.keys.pan" ||
+                                 p.path == "track.keys.send.verb.level_db" || p.path == "master.gain_db";
+        const bool insert_number = p.path.find(".insert.") != std::string::npos && p.kind == ValueKind::number &&
+                                   p.choices.empty() && !p.path.ends_with("lookahead_ms");
+        if (!strip_level && !insert_number) continue;
+        Lane lane;
+        const Shape shapes[3] = {Shape::linear, Shape::hold, Shape::smooth};
+        for (int k = 0; k < 64; ++k) lane.points.push_back({k * 30000LL, k % 2 ? p.max : p.min, shapes[k % 3]});
+        RTMIX_REQUIRE_OK(e.automate(p.path, lane));
+        lanes.emplace_back(p.path, std::move(lane));
+    }
+    REQUIRE(lanes.size() > 10);
+
     const std::vector<float> kick = test::sine(60.0, 48000.0, 256, 0.9);
     const std::vector<float> keys = test::sine(440.0, 48000.0, 256, 0.5);
     std::vector<float> nan_block(256, 0.0f);
@@ -105,6 +124,7 @@ TEST_CASE("process() neither allocates nor locks under parameter floods and topo
         for (int b = 0; !stop; ++b) {
             const float* in[3] = {b % 500 == 0 ? nan_block.data() : kick.data(), keys.data(), keys.data()};
             rt::AudioThreadScope scope;
+            if (b % 300 == 0) e.set_timeline((b * 7919LL) % 1900000, b % 900 != 0);
             e.process(in, 3, out, 256);
         }
     });
@@ -129,6 +149,10 @@ TEST_CASE("process() neither allocates nor locks under parameter floods and topo
         if (round % 50 == 0) {
             const ParameterInfo& p = latency_params[static_cast<std::size_t>(round / 50) % latency_params.size()];
             (void)e.set(p.path, value_of(p, round));
+        }
+        if (round % 50 == 25) {
+            const auto& [path, lane] = lanes[static_cast<std::size_t>(round / 50) % lanes.size()];
+            (void)e.automate(path, lane);
         }
         if (round % 40 == 0) {
             (void)e.reset_meters();

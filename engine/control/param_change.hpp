@@ -18,6 +18,13 @@ public:
     /// Applies one change: parameter `param` (the receiver's own numbering), of its sub-object
     /// `slot` where it has several (a strip's sends), to `value`. Audio thread, wait-free.
     virtual void apply(std::uint16_t param, std::uint8_t slot, float value) noexcept = 0;
+    /// As apply(), for a value an automation lane sets: where the parameter ramps, the ramp takes
+    /// `frames` frames (it reaches the value when the lane's next value comes). By default the
+    /// parameter's own smoothing. Audio thread, wait-free.
+    virtual void apply_ramped(std::uint16_t param, std::uint8_t slot, float value, std::uint32_t frames) noexcept {
+        (void)frames;
+        apply(param, slot, value);
+    }
 };
 
 struct ParamChange {

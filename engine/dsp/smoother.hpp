@@ -33,6 +33,15 @@ public:
         step_ = (target_ - current_) / static_cast<float>(ramp_frames_);
     }
 
+    /// Starts a ramp from the current value to `target` that takes `frames` samples (at least 1)
+    /// instead of the usual length (automation: straight lines between its points).
+    void set_target(float target, std::uint32_t frames) noexcept {
+        const std::uint32_t usual = ramp_frames_;
+        ramp_frames_ = frames > 0 ? frames : 1;
+        set_target(target);
+        ramp_frames_ = usual;
+    }
+
     /// Value of the next sample. Computed from the target rather than accumulated, so rounding
     /// never piles up into a larger final step.
     float next() noexcept {

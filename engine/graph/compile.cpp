@@ -197,6 +197,29 @@ std::unique_ptr<RenderPlan> compile_plan(Model& model, std::uint32_t max_block_f
             if (i.slot.key_memory && i.slot.sidechain == SlotModel::no_source) key_delay(i.slot, i.unit->key_delay(), 0);
     }
 
+    // Automation: the lanes of every strip, send and processor that is not fading out (those play
+    // out as they stand).
+    const auto add_lanes = [&](const std::vector<LaneModel>& lanes) {
+        for (const LaneModel& l : lanes) {
+            PlanLane lane;
+            lane.address = l.address;
+            lane.ramped = l.ramped;
+            lane.data = l.data.get();
+            plan->lanes.push_back(lane);
+            plan->keep_alive.push_back(l.data);
+        }
+    };
+    for (const StripModel& s : model.strips) {
+        add_lanes(s.lanes);
+        for (const SendModel& send : s.sends)
+            if (!send.fade.active()) add_lanes(send.lanes);
+        add_lanes(s.eq.lanes);
+        add_lanes(s.compressor.lanes);
+        add_lanes(s.limiter.lanes);
+        for (const InsertModel& i : s.inserts)
+            if (!i.fade.active()) add_lanes(i.slot.lanes);
+    }
+
     // Tasks: up to `track_group` consecutive tracks together, every other node alone.
     const std::uint32_t group = std::clamp<std::uint32_t>(track_group, 1, max_track_group);
     std::vector<std::uint32_t> task_of(order.size(), 0);

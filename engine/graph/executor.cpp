@@ -54,7 +54,11 @@ void Executor::run_chunk(const float* const* inputs, std::uint32_t input_channel
     swap_plan_if_due();
     if (!started_) {
         started_ = true;
-        if (plan_ != nullptr) settle_plan();
+        if (plan_ != nullptr) {
+            run_lanes(true);  // the lanes' values stand at frame 0 too
+            lanes_fresh_ = true;
+            settle_plan();
+        }
     }
 
     std::uint32_t pos = 0;
@@ -63,11 +67,19 @@ void Executor::run_chunk(const float* const* inputs, std::uint32_t input_channel
         swap_plan_if_due();
         std::uint32_t next = frames;
         if (waiting_count_ > 0) next = std::min(next, waiting_[0].sample_offset);
+        if (plan_ != nullptr && !plan_->lanes.empty()) {
+            // Automation: read at every grid point of the timeline while it rolls, so the result
+            // does not depend on where blocks begin.
+            const std::int64_t phase = ((timeline_ % automation_grid) + automation_grid) % automation_grid;
+            if (lanes_fresh_ || (rolling_ && phase == 0)) run_lanes(false);
+            if (rolling_) next = std::min<std::uint32_t>(next, pos + static_cast<std::uint32_t>(automation_grid - phase));
+        }
         if (plan_ != nullptr)
             run_nodes(inputs, input_channels, outputs, offset, pos, next - pos);
         else if (outputs != nullptr)
             for (int c = 0; c < 2; ++c)
                 if (outputs[c] != nullptr) std::memset(outputs[c] + offset + pos, 0, (next - pos) * sizeof(float));
+        if (rolling_) timeline_ += next - pos;
         pos = next;
     }
     for (std::uint32_t i = 0; i < waiting_count_; ++i) waiting_[i].sample_offset -= frames;
@@ -124,9 +136,54 @@ void Executor::swap_plan_if_due() noexcept {
             node.strip->adopt_delay(edge.edge, edge.memory, edge.frames);
         }
     for (const PlanKeyDelay& key : held_->key_delays) key.delay->adopt(key.memory, key.frames);
+    // A lane that carries on into the new plan keeps its state (a set() holding it, its cursor).
+    if (plan_ != nullptr)
+        for (PlanLane& lane : held_->lanes)
+            for (const PlanLane& old : plan_->lanes)
+                if (old.data == lane.data && old.address.target == lane.address.target &&
+                    old.address.param == lane.address.param && old.address.slot == lane.address.slot) {
+                    lane.cursor = old.cursor;
+                    lane.held_until = old.held_until;
+                    lane.last = old.last;
+                    lane.sent = old.sent;
+                    break;
+                }
     if (plan_ != nullptr) (void)mailbox_.retire(plan_);
     plan_ = held_;
     held_ = nullptr;
+    lanes_fresh_ = true;
+}
+
+void Executor::run_lanes(bool snap) noexcept {
+    lanes_fresh_ = false;
+    if (plan_ == nullptr) return;
+    const std::int64_t now = timeline_;
+    const std::int64_t phase = ((now % automation_grid) + automation_grid) % automation_grid;
+    const bool ahead = rolling_ && !snap;
+    // Rolling: the value at the next grid point, reached there. Stopped: the value here, within
+    // a grid's time (a locate lands on the lane's value, declicked).
+    const std::int64_t at = ahead ? now + (automation_grid - phase) : now;
+    const auto ramp = static_cast<std::uint32_t>(ahead ? at - now : automation_grid);
+    for (PlanLane& lane : plan_->lanes) {
+        if (lane.held_until > now) continue;
+        const auto value = static_cast<float>(lane.data->value_at(at, lane.cursor));
+        if (lane.sent && value == lane.last) continue;  // a flat stretch costs one comparison
+        lane.last = value;
+        lane.sent = true;
+        if (lane.ramped && !snap)
+            lane.address.target->apply_ramped(lane.address.param, lane.address.slot, value, ramp);
+        else
+            lane.address.target->apply(lane.address.param, lane.address.slot, value);
+    }
+}
+
+void Executor::hold_lanes_of(const ParamChange& change) noexcept {
+    for (PlanLane& lane : plan_->lanes)
+        if (lane.address.target == change.target && lane.address.param == change.param &&
+            lane.address.slot == change.slot) {
+            lane.held_until = lane.data->next_point_after(timeline_);
+            lane.sent = false;  // when the lane takes over again, it sends its value
+        }
 }
 
 void Executor::settle_plan() noexcept {
@@ -150,8 +207,10 @@ void Executor::apply_due(std::uint32_t pos) noexcept {
 }
 
 void Executor::apply(const ParamChange& change) noexcept {
-    if (change.target != nullptr)
+    if (change.target != nullptr) {
         change.target->apply(change.param, change.slot, change.value);
+        if (plan_ != nullptr && !plan_->lanes.empty()) hold_lanes_of(change);
+    }
     else if (change.param == reset_meters_command && plan_ != nullptr) {
         for (const PlanNode& node : plan_->nodes) node.strip->reset_meter_holds();
         if (plan_->master_chain != nullptr) plan_->master_chain->reset_meters();

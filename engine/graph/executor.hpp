@@ -54,6 +54,15 @@ public:
     void process(const float* const* inputs, std::uint32_t input_channels, float* const* outputs,
                  std::uint32_t frames) noexcept;
 
+    /// Audio thread, before process(): see Engine::set_timeline().
+    void set_timeline(std::int64_t frame, bool rolling) noexcept {
+        if (frame != timeline_ || rolling != rolling_) lanes_fresh_ = true;
+        timeline_ = frame;
+        rolling_ = rolling;
+    }
+    /// Frames between the points where automation lanes are read (on the timeline).
+    static constexpr std::int64_t automation_grid = 32;
+
     /// Every change with a sequence number up to this one has been applied (control side reads).
     std::uint64_t applied_through() const noexcept { return applied_through_.load(std::memory_order_acquire); }
     std::uint64_t params_applied() const noexcept { return applied_.load(std::memory_order_relaxed); }
@@ -96,6 +105,11 @@ private:
     void swap_plan_if_due() noexcept;
     /// Every change with a sequence number up to this one has been applied.
     std::uint64_t applied_now() const noexcept;
+    /// Sends every lane's value: rolling, the value at the next grid point, ramped to reach it
+    /// there; stopped (or `snap`), the value at the position now.
+    void run_lanes(bool snap) noexcept;
+    /// A set() from the control side on an automated parameter: its lane waits for its next point.
+    void hold_lanes_of(const ParamChange& change) noexcept;
     void apply_due(std::uint32_t pos) noexcept;
     void apply(const ParamChange& change) noexcept;
     void publish_progress() noexcept;
@@ -115,6 +129,12 @@ private:
     std::vector<StripIo::SendTap> taps_;  // max_sends per participant
     bool reported_full_ = false;  // one changes_delayed event per episode
     bool started_ = false;        // a frame has been processed
+    // The timeline the automation follows: the position of the next frame, whether it moves with
+    // the frames, and whether the lanes must be read at the next segment although it is not on
+    // the grid (a locate, a new plan).
+    std::int64_t timeline_ = 0;
+    bool rolling_ = true;
+    bool lanes_fresh_ = true;
     std::uint32_t parallel_min_nodes_;
     std::unique_ptr<WorkerPool> pool_;
     std::string scheduling_note_;  // why there are no workers although some were asked for

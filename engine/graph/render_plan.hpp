@@ -11,10 +11,12 @@
 #pragma once
 
 #include <atomic>
+#include <climits>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "automation/lane.hpp"
 #include "graph/backoff.hpp"
 #include "processors/insert.hpp"
 #include "processors/master_chain.hpp"
@@ -71,6 +73,18 @@ struct PlanKeyDelay {
     CompensationDelay* delay = nullptr;
     DelayMemory* memory = nullptr;
     std::uint32_t frames = 0;
+};
+
+/// A lane of automation the executor evaluates (automation/lane.hpp), with the audio thread's
+/// state of it.
+struct PlanLane {
+    ParamChange address;  // target, param, slot
+    bool ramped = false;  // the target ramps in the frames it is given (apply_ramped())
+    const LaneData* data = nullptr;
+    std::uint32_t cursor = 0;            // where the last read stopped
+    std::int64_t held_until = INT64_MIN; // a set() overrides the lane until this frame
+    float last = 0.0f;                   // the value last sent
+    bool sent = false;                   // `last` holds one
 };
 
 /// What a scheduler runs as one piece: one node, or a group of tracks (consecutive nodes) whose
@@ -143,6 +157,7 @@ struct RenderPlan {
     std::vector<std::uint32_t> insert_keys;  // per insert: the key tap it listens to, or no_buffer
     std::vector<PlanEdge> edges;
     std::vector<PlanKeyDelay> key_delays;
+    std::vector<PlanLane> lanes;  // automation
     std::vector<std::uint32_t> dependants;
 
     std::uint32_t buffer_count = 0;

@@ -84,6 +84,7 @@ struct Player::Impl {
     std::vector<std::vector<float>> scratch;  // per engine input channel of file tracks
     std::vector<float> zeros;
     std::vector<const float*> inputs;
+    std::vector<const float*> inputs_at;  // `inputs` from a frame into the piece
     double length = 0.0;
 
     std::mutex command_mutex;  // control side: one producer at a time
@@ -139,6 +140,7 @@ Player::Player(const Session& session, const PlayerOptions& options) : impl_(std
     m.scratch.assign(session.input_channels(), std::vector<float>(m.block, 0.0f));
     m.zeros.assign(m.block, 0.0f);
     m.inputs.assign(session.input_channels(), m.zeros.data());
+    m.inputs_at = m.inputs;
 }
 
 Player::~Player() = default;
@@ -330,8 +332,21 @@ void Player::Impl::run_piece(const float* const* live_inputs, std::uint32_t live
     for (std::size_t i = 0; i < live_engine_channel.size(); ++i)
         inputs[live_engine_channel[i]] =
             i < live_count && live_inputs != nullptr && live_inputs[i] != nullptr ? live_inputs[i] + done : zeros.data();
-    float* out[2] = {outputs[0] + done, outputs[1] + done};
-    engine.process(inputs.data(), static_cast<std::uint32_t>(inputs.size()), out, n);
+    // The engine's timeline (its automation) follows the transport: it rolls over the frames
+    // that play, jumping back at a loop's end, and stands over the rest of the piece.
+    std::int64_t at_frame = position;
+    for (std::uint32_t at = 0; at < n;) {
+        const bool rolling = at < d.play_frames;
+        std::uint32_t run = rolling ? d.play_frames - at : n - at;
+        if (rolling && cue.loops() && at_frame < cue.loop_end)
+            run = static_cast<std::uint32_t>(std::min<std::int64_t>(run, cue.loop_end - at_frame));
+        for (std::size_t i = 0; i < inputs.size(); ++i) inputs_at[i] = inputs[i] + at;
+        float* out[2] = {outputs[0] + done + at, outputs[1] + done + at};
+        engine.set_timeline(at_frame, rolling);
+        engine.process(inputs_at.data(), static_cast<std::uint32_t>(inputs_at.size()), out, run);
+        if (rolling) at_frame = cue.advance(at_frame, run);
+        at += run;
+    }
 
     position = cue.advance(position, d.play_frames);
     stream_pos += d.play_frames;

@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include "automation/lane.hpp"
+#include "control/param_change.hpp"
 #include "processors/insert.hpp"
 #include "processors/strip.hpp"
 #include "processors/processor.hpp"
@@ -37,6 +39,21 @@ struct Fade {
     bool active() const noexcept { return sequence != 0; }
 };
 
+/// Automation of one parameter: its lane and the address of its messages.
+struct LaneModel {
+    std::uint32_t index = 0;  // the parameter, in its owner's values
+    ParamChange address;      // target, param, slot: where its values go
+    bool ramped = false;      // the target follows a ramp length (a strip's gains, pan, sends)
+    std::shared_ptr<LaneData> data;  // never changed once published: a new lane is a new LaneData
+};
+
+/// The lane of parameter `index` in `lanes`, or null.
+inline const LaneModel* find_lane(const std::vector<LaneModel>& lanes, std::uint32_t index) noexcept {
+    for (const LaneModel& l : lanes)
+        if (l.index == index) return &l;
+    return nullptr;
+}
+
 /// A processor of a strip and its parameter values: the kind's parameters (group-major), then
 /// the slot's own `extras` (an insert's enabled and mix; the master limiter's enabled).
 struct SlotModel {
@@ -49,6 +66,7 @@ struct SlotModel {
     static constexpr std::uint32_t no_source = UINT32_MAX;
     std::uint32_t sidechain = no_source;
     std::shared_ptr<DelayMemory> key_memory;
+    std::vector<LaneModel> lanes;  // automation of its parameters
 
     /// A slot at every default.
     static SlotModel make(const ProcessorKind& kind, std::span<const ParamInfo> extras, RtObject* target);
@@ -77,6 +95,7 @@ struct SendModel {
     std::uint32_t slot = 0;  // index into the source Strip's send states
     std::array<double, 2> values{0.0, 0.0};  // send_params(): level_db, pre_fader
     Fade fade;
+    std::vector<LaneModel> lanes;  // automation of its parameters
 
     double level_db() const noexcept { return values[0]; }
     bool pre_fader() const noexcept { return values[1] != 0.0; }
@@ -95,6 +114,7 @@ struct StripModel {
     std::vector<SendModel> sends;
 
     std::vector<double> values;  // strip_params(), as the user set them
+    std::vector<LaneModel> lanes;  // automation of strip_params()
     SlotModel eq, compressor;    // built in
     std::vector<InsertModel> inserts;  // in the order they run within `pre` and within the rest
     SlotModel limiter;           // the master's (kind null elsewhere)

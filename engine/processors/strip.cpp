@@ -93,10 +93,16 @@ void Strip::update_output_gains() noexcept {
     pan_gains(back_channels_, pan_, pan_l, pan_r);
     const float mute = mute_ ? 0.0f : 1.0f;
     const float fader = fader_gain(gain_db_);
-    pre_gain_[0].set_target(pan_l * mute);
-    pre_gain_[1].set_target(pan_r * mute);
-    post_gain_[0].set_target(pan_l * mute * fader);
-    post_gain_[1].set_target(pan_r * mute * fader);
+    retarget(pre_gain_[0], pan_l * mute);
+    retarget(pre_gain_[1], pan_r * mute);
+    retarget(post_gain_[0], pan_l * mute * fader);
+    retarget(post_gain_[1], pan_r * mute * fader);
+}
+
+void Strip::apply_ramped(std::uint16_t message, std::uint8_t slot, float value, std::uint32_t frames) noexcept {
+    ramp_override_ = frames;
+    apply(message, slot, value);
+    ramp_override_ = 0;
 }
 
 void Strip::apply(std::uint16_t message, std::uint8_t slot, float value) noexcept {
@@ -104,7 +110,7 @@ void Strip::apply(std::uint16_t message, std::uint8_t slot, float value) noexcep
     switch (static_cast<StripMessage>(message)) {
         case StripMessage::trim_db:
             trim_db_ = value;
-            input_gain_.set_target(dsp::db_to_gain(trim_db_) * (invert_ ? -1.0f : 1.0f));
+            retarget(input_gain_, dsp::db_to_gain(trim_db_) * (invert_ ? -1.0f : 1.0f));
             return;
         case StripMessage::invert:
             invert_ = value != 0.0f;
@@ -127,7 +133,7 @@ void Strip::apply(std::uint16_t message, std::uint8_t slot, float value) noexcep
         case StripMessage::solo_safe: return;  // resolved into mutes on the control side
         case StripMessage::send_level_db:
             send.level_db = value;
-            send.level.set_target(fader_gain(value));
+            retarget(send.level, fader_gain(value));
             return;
         case StripMessage::send_pre_fader: send.pre_fader = value != 0.0f; return;
         case StripMessage::send_reset:

@@ -93,6 +93,8 @@ public:
 
     /// Takes a StripMessage (graph/strip_params.hpp); `slot` is the send's for send messages.
     void apply(std::uint16_t message, std::uint8_t slot, float value) noexcept override;
+    /// Trim, fader, pan and send levels ramp in exactly `frames` frames (automation).
+    void apply_ramped(std::uint16_t message, std::uint8_t slot, float value, std::uint32_t frames) noexcept override;
 
     /// Processes `frames` frames. Returns false if the signal went non-finite (it was zeroed and
     /// the DSP state cleared) and this is the first block of such an episode. Audio thread.
@@ -134,6 +136,11 @@ public:
 
 private:
     void update_output_gains() noexcept;
+    /// set_target() with the ramp of the change being applied (automation's, or the usual).
+    void retarget(dsp::LinearSmoother& smoother, float target) noexcept {
+        if (ramp_override_ != 0) smoother.set_target(target, ramp_override_);
+        else smoother.set_target(target);
+    }
     /// Runs insert `i` of the pre- (or post-) inserts on `work`; returns the channels it leaves.
     std::uint32_t run_insert(const StripIo& io, bool pre, std::uint32_t i, float* const* work, std::uint32_t channels,
                              std::uint32_t frames) noexcept;
@@ -148,6 +155,7 @@ private:
     std::uint32_t channels_;
     double sample_rate_;
     std::uint32_t ramp_frames_;
+    std::uint32_t ramp_override_ = 0;  // apply_ramped()'s length while it applies; 0: the usual
 
     // Input stage.
     float trim_db_ = 0.0f;

@@ -35,6 +35,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rtmix/automation.hpp"
 #include "rtmix/parameters.hpp"
 #include "rtmix/status.hpp"
 
@@ -212,7 +213,33 @@ public:
     /// parameter_info() of every path of parameter_paths(), in that order.
     std::vector<ParameterInfo> parameters() const;
 
+    // --- Automation (control thread; rtmix/automation.hpp) -----------------------------------
+
+    /// Gives the parameter at `path` a lane of breakpoints on the timeline (set_timeline()),
+    /// replacing the lane it had; an empty lane removes it. Published like a routing change. Any
+    /// number parameter takes every shape; words and switches take `hold` (the last point's shape
+    /// is never used). Refused, with the reason: values out of range (the message names the
+    /// breakpoint and the range), points out of order, an exponential segment that does not stay
+    /// above 0, and the parameters that are set rather than moved (mute, solo, the alignment
+    /// delay, anything that changes the latency).
+    ///
+    /// The audio thread reads every lane at each 32nd frame of the timeline while it rolls and
+    /// sends the value it will have at the next such point: trim, fader, pan and send levels ramp
+    /// there in a straight line, other parameters glide there with their own smoothing. A set()
+    /// of an automated parameter takes over from its lane until the lane's next breakpoint (as a
+    /// fader touched by hand, "touch" in Ardour and Tracktion), then the lane goes on.
+    Status automate(std::string_view path, const Lane& lane);
+    /// Every lane of the mix, by parameter path, in the order of parameter_paths().
+    std::vector<std::pair<std::string, Lane>> automation() const;
+
     // --- Audio (audio thread) ----------------------------------------------------------------
+
+    /// Where the timeline is: the position (frames from the session's start) of the next frame
+    /// process() renders, and whether it moves on with the frames (a transport playing) or stands
+    /// (stopped; the mix still runs). Call it from the audio thread before process() when the
+    /// host's transport moves otherwise (a locate, a loop, a stop); a jump makes every lane land on
+    /// its value there within 32 frames. By default the timeline starts at 0 and rolls.
+    void set_timeline(std::int64_t frame, bool rolling) noexcept;
 
     /// Renders `frames` frames. `inputs[c]` is input channel c (nullptr: silence); channels past
     /// `input_channels` read silence. `outputs[0]`, `outputs[1]` receive the master, left and
