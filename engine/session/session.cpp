@@ -157,6 +157,21 @@ void Session::apply(Engine& engine) const {
                              : engine.set(setting.path, std::string_view(std::get<std::string>(setting.value)));
         if (!s.ok()) throw SessionError(setting.where, s.message());
     }
+    for (const SessionLane& lane : automation_) {
+        const Status s = engine.automate(lane.path, lane.lane);
+        if (s.ok()) continue;
+        // "breakpoint N" in the message: the place of that breakpoint, else the lane's key.
+        const SourceLocation* where = &lane.where;
+        const std::string& m = s.message();
+        if (const std::size_t at = m.find("breakpoint "); at != std::string::npos) {
+            std::size_t n = 0;
+            const char* digits = m.data() + at + 11;
+            const auto [end, ec] = std::from_chars(digits, m.data() + m.size(), n);
+            if (ec == std::errc{} && end != digits && n >= 1 && n <= lane.points_where.size())
+                where = &lane.points_where[n - 1];
+        }
+        throw SessionError(*where, fmt::format("automation: {}", m));
+    }
 }
 
 void Session::check() const {

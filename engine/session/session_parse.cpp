@@ -72,12 +72,14 @@ void Parser::run(std::string_view text, double& sample_rate, std::uint32_t& bloc
         }
     }
     if (const toml::table* s = root["session"].as_table()) read_session(*s, sample_rate, block_frames);
+    sample_rate_ = sample_rate;
     if (const toml::table* m = root["master"].as_table()) read_strip(*m, Kind::master, m->source());
     for (const char* section : {"bus", "track"}) {
         if (const toml::array* list = root[section].as_array())
             for (const toml::node& n : *list)
                 read_strip(*n.as_table(), section[0] == 'b' ? Kind::bus : Kind::track, n.source());
     }
+    finish_automation();
 }
 
 void Parser::read_session(const toml::table& t, double& sample_rate, std::uint32_t& block_frames) {
@@ -290,7 +292,7 @@ void Parser::read_strip(const toml::table& t, Kind kind, const toml::source_regi
     std::vector<std::string> known;
     for (const ParamInfo& p : strip_params())
         if (session_paths::strip_has(kind, p)) known.emplace_back(p.key);
-    known.insert(known.end(), {"eq", "compressor", "inserts"});
+    known.insert(known.end(), {"eq", "compressor", "inserts", "automation"});
     if (kind != Kind::master) known.insert(known.end(), {"name", "output", "sends"});
     if (kind != Kind::track) known.insert(known.end(), {"reverb", "delay"});
     if (kind == Kind::master) known.insert(known.end(), {"limiter", "loudness", "metadata"});
@@ -336,6 +338,8 @@ void Parser::read_strip(const toml::table& t, Kind kind, const toml::source_regi
             read_switched(s, owner, "limiter.", *find_processor_type("limiter"), master_limiter_params(), key, node);
         } else if (k == "inserts") {
             read_inserts(s, owner, node);
+        } else if (k == "automation") {
+            read_automation(s, "in " + owner, "", node);
         } else if (k == "loudness") {
             read_loudness(node);
         } else if (k == "metadata") {
@@ -400,7 +404,7 @@ Session Session::parse(std::string_view text, const std::filesystem::path& file)
     Session s;
     s.file_ = file;
     std::filesystem::path folder = std::filesystem::absolute(file).parent_path();
-    session_parse::Parser parser(file.string(), s.strips_, s.settings_, s.metadata_, s.loudness_, folder);
+    session_parse::Parser parser(file.string(), s.strips_, s.settings_, s.automation_, s.metadata_, s.loudness_, folder);
     parser.run(text, s.sample_rate_, s.block_frames_);
     for (const SessionStrip& strip : s.strips_)
         if (strip.kind == Kind::track && strip.live())

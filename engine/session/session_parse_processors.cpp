@@ -44,10 +44,15 @@ void Parser::read_processor(SessionStrip& s, const std::string& where, const std
     std::vector<std::string> known = processor_keys(type, extras);
     known.insert(known.end(), skip.begin(), skip.end());
     if (type.sidechain) known.emplace_back("sidechain");
+    known.emplace_back("automation");
     for (auto&& [k, v] : t) {
         if (std::find(skip.begin(), skip.end(), k.str()) != skip.end()) continue;
         if (type.sidechain && k == "sidechain") {
             read_sidechain(s, where, prefix, v);
+            continue;
+        }
+        if (k == "automation") {
+            read_automation(s, where, prefix, v);
             continue;
         }
         const ParamInfo* spec = find_param(extras, k.str());

@@ -26,10 +26,12 @@ std::string type_name(const toml::node& n);
 class Parser {
 public:
     Parser(std::string file_label, std::vector<SessionStrip>& strips, std::vector<SessionSetting>& settings,
-           Metadata& metadata, std::optional<LoudnessTarget>& loudness, const std::filesystem::path& folder)
+           std::vector<SessionLane>& automation, Metadata& metadata, std::optional<LoudnessTarget>& loudness,
+           const std::filesystem::path& folder)
         : file_(std::move(file_label)),
           strips_(strips),
           settings_(settings),
+          automation_(automation),
           metadata_(metadata),
           loudness_(loudness),
           folder_(folder) {}
@@ -77,10 +79,29 @@ private:
     void read_metadata(const toml::node& node);
     void read_input(SessionStrip& s, const std::string& owner, const toml::node& node);
     std::string string_value(const toml::node& n, const std::string& what) const;
+    /// `automation = { KEY = [ [time, value, shape], ... ], ... }` in the table of `prefix` (""
+    /// for the strip itself: any path below it; "insert.2.": that processor's keys).
+    void read_automation(SessionStrip& s, const std::string& where, const std::string& prefix, const toml::node& node);
+    /// A breakpoint's time: seconds, "m:ss.sss", "h:mm:ss.sss" or "N samples", in frames.
+    std::int64_t read_time(const toml::node& n, const std::string& what) const;
+    /// After every strip is read: each lane's words as their index, and its default shapes
+    /// (hold for words and switches, linear for numbers).
+    void finish_automation();
+
+    /// A lane as read, before its parameter is known.
+    struct PendingLane {
+        std::size_t index;                   // into automation_
+        std::vector<std::string> words;      // per point: the word written, or empty
+        std::vector<bool> shaped;            // per point: a shape was written
+        std::vector<toml::source_region> value_at;
+    };
+    std::vector<PendingLane> pending_lanes_;
+    double sample_rate_ = 48000.0;
 
     std::string file_;
     std::vector<SessionStrip>& strips_;
     std::vector<SessionSetting>& settings_;
+    std::vector<SessionLane>& automation_;
     Metadata& metadata_;
     std::optional<LoudnessTarget>& loudness_;
     std::filesystem::path folder_;

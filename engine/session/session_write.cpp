@@ -237,6 +237,37 @@ void fold_send_settings(std::vector<SessionStrip>& strips, const std::vector<Ses
     }
 }
 
+/// `[track.automation]` (or bus, master) with the strip's lanes, keys relative to the strip;
+/// times in seconds where they read back as the same frame, else as "N samples".
+std::string automation_text(const Writer& w, const SessionStrip& s, const std::vector<SessionStrip>& strips,
+                            const std::vector<SessionLane>& lanes, double sample_rate) {
+    const std::string prefix = s.path() + ".";
+    std::string out;
+    for (const SessionLane& lane : lanes) {
+        if (!lane.path.starts_with(prefix)) continue;
+        const std::optional<ParamRef> ref = session_paths::locate(strips, lane.path);
+        const ParamInfo* spec = ref ? ref->param : nullptr;
+        const Shape usual = spec != nullptr && spec->kind != ValueKind::number ? Shape::hold : Shape::linear;
+        std::string points;
+        for (const Breakpoint& b : lane.lane.points) {
+            const double seconds = static_cast<double>(b.frame) / sample_rate;
+            const std::string time = std::llround(seconds * sample_rate) == b.frame
+                                         ? number_text(seconds)
+                                         : fmt::format("\"{} samples\"", b.frame);
+            std::string value;
+            if (std::isinf(b.value) && b.value < 0) value = "\"-inf\"";
+            else if (spec != nullptr) value = w.value_text(*spec, b.value, lane.path);
+            else value = number_text(b.value);
+            points += fmt::format("{}[{}, {}{}]", points.empty() ? "" : ", ", time, value,
+                                  b.shape == usual ? "" : fmt::format(", \"{}\"", to_string(b.shape)));
+        }
+        out += fmt::format("{} = [ {} ]\n", w.quoted(lane.path.substr(prefix.size()), lane.path), points);
+    }
+    if (out.empty()) return out;
+    const char* table = s.kind == Kind::track ? "track" : s.kind == Kind::bus ? "bus" : "master";
+    return fmt::format("\n[{}.automation]\n{}", table, out);
+}
+
 std::string strip_text(const Writer& w, const SessionStrip& s, const StripValues& values,
                        const std::filesystem::path& folder) {
     std::string out;
@@ -433,7 +464,8 @@ std::string Session::to_toml(const std::filesystem::path& folder) const {
     for (const Kind kind : {Kind::bus, Kind::track})
         for (const SessionStrip& s : strips)
             if (s.kind == kind)
-                out += fmt::format("\n{}\n{}", kind == Kind::bus ? "[[bus]]" : "[[track]]", strip_text(w, s, values_of(s), base));
+                out += fmt::format("\n{}\n{}{}", kind == Kind::bus ? "[[bus]]" : "[[track]]", strip_text(w, s, values_of(s), base),
+                                   automation_text(w, s, strips_, automation_, sample_rate_));
 
     const SessionStrip* master = nullptr;
     for (const SessionStrip& s : strips)
@@ -441,6 +473,7 @@ std::string Session::to_toml(const std::filesystem::path& folder) const {
     if (master != nullptr) {
         const StripValues& v = values_of(*master);
         if (const std::string text = strip_text(w, *master, v, base); !text.empty()) out += fmt::format("\n[master]\n{}", text);
+        out += automation_text(w, *master, strips_, automation_, sample_rate_);
         if (has_prefix(v, "limiter.")) {
             out += "\n[master.limiter]\n";
             if (const std::string enabled = enabled_item(v, "limiter.enabled"); !enabled.empty()) out += enabled + "\n";

@@ -258,6 +258,18 @@ std::string check_text(const Session& session, std::uint32_t latency_frames) {
     if (const auto& t = session.loudness_target())
         out += fmt::format("loudness target: {:.1f} LUFS, true peak under {:.1f} dBTP{} (renders drive the master limiter)\n",
                            t->target_lufs, t->ceiling_dbtp, t->preset.empty() ? "" : " (" + t->preset + ")");
+    if (!session.automation().empty()) {
+        out += "automation:\n";
+        for (const SessionLane& lane : session.automation()) {
+            const auto clock = [&](std::int64_t frame) {
+                const double t = static_cast<double>(frame) / session.sample_rate();
+                return fmt::format("{}:{:06.3f}", static_cast<long long>(t / 60.0), std::fmod(t, 60.0));
+            };
+            const std::size_t n = lane.lane.points.size();
+            out += fmt::format("  {}  {} point{}, {} to {}\n", lane.path, n, n == 1 ? "" : "s",
+                               clock(lane.lane.points.front().frame), clock(lane.lane.points.back().frame));
+        }
+    }
     for (const std::string& n : session.notes()) out += "note: " + n + "\n";
     return out;
 }
@@ -293,10 +305,20 @@ std::string check_json(const Session& session, std::uint32_t latency_frames) {
     if (const auto& t = session.loudness_target())
         target = fmt::format("{{\"preset\": {}, \"target_lufs\": {:.2f}, \"ceiling_dbtp\": {:.2f}}}",
                              t->preset.empty() ? std::string("null") : json_string(t->preset), t->target_lufs, t->ceiling_dbtp);
+    std::string lanes;
+    for (const SessionLane& lane : session.automation()) {
+        std::string points;
+        for (const Breakpoint& b : lane.lane.points)
+            points += fmt::format("{}[{:.6f}, {}, \"{}\"]", points.empty() ? "" : ", ",
+                                  static_cast<double>(b.frame) / session.sample_rate(),
+                                  std::isfinite(b.value) ? fmt::format("{}", b.value) : std::string("null"), to_string(b.shape));
+        lanes += fmt::format("{}\n    {{\"path\": {}, \"points\": [{}]}}", lanes.empty() ? "" : ",", json_string(lane.path),
+                             points);
+    }
     return fmt::format("{{\n  \"session\": {},\n  \"sample_rate\": {:.0f},\n  \"block_frames\": {},\n  \"latency_frames\": {},\n"
-                       "  \"loudness_target\": {},\n  \"strips\": [{}\n  ],\n  \"notes\": {}\n}}\n",
+                       "  \"loudness_target\": {},\n  \"strips\": [{}\n  ],\n  \"automation\": [{}\n  ],\n  \"notes\": {}\n}}\n",
                        json_string(session.file().string()), session.sample_rate(), session.block_frames(), latency_frames,
-                       target, strips, json_strings(session.notes()));
+                       target, strips, lanes, json_strings(session.notes()));
 }
 
 }  // namespace rtmix::cli

@@ -139,6 +139,15 @@ struct SessionStrip {
     std::uint32_t channels() const noexcept { return live() ? input.channels() : stem.channels; }
 };
 
+/// An automation lane (`automation = { gain_db = [ [0, "-inf"], ["0:02", 0, "smooth"] ] }` in a
+/// strip's or a processor's table): applied with Engine::automate().
+struct SessionLane {
+    std::string path;  ///< what Engine::automate() takes ("track.vox.gain_db")
+    Lane lane;         ///< breakpoints in frames at the session's rate; words as their index
+    SourceLocation where;                      ///< the lane's key
+    std::vector<SourceLocation> points_where;  ///< each breakpoint
+};
+
 /// One parameter value: `path` is what Engine::set() takes ("track.kick.eq.2.freq_hz").
 struct SessionSetting {
     std::string path;
@@ -159,6 +168,8 @@ public:
     /// The master first, then buses and tracks in file order.
     const std::vector<SessionStrip>& strips() const noexcept { return strips_; }
     const std::vector<SessionSetting>& settings() const noexcept { return settings_; }
+    /// The automation lanes, in file order.
+    const std::vector<SessionLane>& automation() const noexcept { return automation_; }
     /// Tags for the master file (`[master.metadata]`).
     const Metadata& metadata() const noexcept { return metadata_; }
     /// The loudness target of `[master.loudness]`, if the session has one.
@@ -203,6 +214,7 @@ private:
     std::uint32_t block_frames_ = 256;
     std::vector<SessionStrip> strips_;
     std::vector<SessionSetting> settings_;
+    std::vector<SessionLane> automation_;
     Metadata metadata_;
     std::optional<LoudnessTarget> loudness_;
     std::vector<std::string> notes_;
