@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> inserts;
     int threads = 1;
     int group = 8;
+    int lanes = 0;  // automated parameters per track (fader, pan, EQ band 2 frequency, send level)
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i];
         if (a == "--tracks") tracks = std::atoi(argv[i + 1]);
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
         else if (a == "--threads") threads = std::atoi(argv[i + 1]);
         else if (a == "--group") group = std::atoi(argv[i + 1]);
         else if (a == "--insert") inserts.emplace_back(argv[i + 1]);
+        else if (a == "--lanes") lanes = std::clamp(std::atoi(argv[i + 1]), 0, 4);
         else {
             std::fprintf(stderr, "unknown option %s\n", argv[i]);
             return 2;
@@ -85,6 +87,18 @@ int main(int argc, char** argv) {
     build_mix(e, tracks);
     for (int t = 0; t < tracks; ++t)
         for (const std::string& type : inserts) check(e.add_insert("track." + rtmix::bench::numbered("t", t), type));
+    // Automation: lanes that move all the time (a new value at every 32nd frame), the costly case.
+    const char* automated[4] = {"gain_db", "pan", "eq.2.freq_hz", "send.verb.level_db"};
+    for (int t = 0; t < tracks; ++t)
+        for (int l = 0; l < lanes; ++l) {
+            rtmix::Lane lane;
+            const double lo = l == 0 ? -12.0 : l == 1 ? -0.5 : l == 2 ? 300.0 : -30.0;
+            const double hi = l == 0 ? 0.0 : l == 1 ? 0.5 : l == 2 ? 3000.0 : -10.0;
+            for (int k = 0; k < 200; ++k)
+                lane.points.push_back({static_cast<std::int64_t>(k) * 24000 + t * 7, k % 2 ? hi : lo,
+                                       l == 2 ? rtmix::Shape::exponential : rtmix::Shape::linear});
+            check(e.automate("track." + rtmix::bench::numbered("t", t) + "." + automated[l], lane));
+        }
     if (master == "limiter") {
         check(e.set("master.limiter.enabled", 1.0));
         check(e.set("master.limiter.gain_db", 6.0));  // so that it limits
@@ -110,6 +124,7 @@ int main(int argc, char** argv) {
     const char* names[5] = {"min", "p50", "p99", "p99.9", "max"};
     std::string extra;
     for (const std::string& type : inserts) extra += ", " + type;
+    if (lanes > 0) extra += ", " + std::to_string(lanes) + " automated";
     std::printf("%d stereo tracks (4 EQ bands, compressor%s, 1 send) -> 4 buses + reverb return -> master (%s)\n", tracks,
                 extra.c_str(), master == "plain" ? "no meter, no limiter" : master == "meter" ? "loudness meter" : "loudness meter + limiter");
     std::printf("%d-frame blocks at %.0f Hz (deadline %.1f us), %d blocks measured, %u thread%s, tracks in groups "

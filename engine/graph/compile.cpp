@@ -199,25 +199,28 @@ std::unique_ptr<RenderPlan> compile_plan(Model& model, std::uint32_t max_block_f
 
     // Automation: the lanes of every strip, send and processor that is not fading out (those play
     // out as they stand).
-    const auto add_lanes = [&](const std::vector<LaneModel>& lanes) {
+    const auto add_lanes = [&](const std::vector<LaneModel>& lanes, Strip* strip) {
         for (const LaneModel& l : lanes) {
             PlanLane lane;
             lane.address = l.address;
             lane.ramped = l.ramped;
+            lane.strip = l.ramped ? strip : nullptr;
             lane.data = l.data.get();
+            plan->lanes_split_runs = plan->lanes_split_runs || !l.ramped;
             plan->lanes.push_back(lane);
             plan->keep_alive.push_back(l.data);
         }
     };
     for (const StripModel& s : model.strips) {
-        add_lanes(s.lanes);
+        Strip* strip = s.strip.get();
+        add_lanes(s.lanes, strip);
         for (const SendModel& send : s.sends)
-            if (!send.fade.active()) add_lanes(send.lanes);
-        add_lanes(s.eq.lanes);
-        add_lanes(s.compressor.lanes);
-        add_lanes(s.limiter.lanes);
+            if (!send.fade.active()) add_lanes(send.lanes, strip);
+        add_lanes(s.eq.lanes, nullptr);
+        add_lanes(s.compressor.lanes, nullptr);
+        add_lanes(s.limiter.lanes, nullptr);
         for (const InsertModel& i : s.inserts)
-            if (!i.fade.active()) add_lanes(i.slot.lanes);
+            if (!i.fade.active()) add_lanes(i.slot.lanes, nullptr);
     }
 
     // Tasks: up to `track_group` consecutive tracks together, every other node alone.

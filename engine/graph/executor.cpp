@@ -69,10 +69,13 @@ void Executor::run_chunk(const float* const* inputs, std::uint32_t input_channel
         if (waiting_count_ > 0) next = std::min(next, waiting_[0].sample_offset);
         if (plan_ != nullptr && !plan_->lanes.empty()) {
             // Automation: read at every grid point of the timeline while it rolls, so the result
-            // does not depend on where blocks begin.
+            // does not depend on where blocks begin. Strips take their lanes' values scheduled
+            // inside the run; a processor's lane makes the run end at the next grid point.
             const std::int64_t phase = ((timeline_ % automation_grid) + automation_grid) % automation_grid;
             if (lanes_fresh_ || (rolling_ && phase == 0)) run_lanes(false);
-            if (rolling_) next = std::min<std::uint32_t>(next, pos + static_cast<std::uint32_t>(automation_grid - phase));
+            if (rolling_ && plan_->lanes_split_runs)
+                next = std::min<std::uint32_t>(next, pos + static_cast<std::uint32_t>(automation_grid - phase));
+            if (rolling_) schedule_lanes(next - pos);
         }
         if (plan_ != nullptr)
             run_nodes(inputs, input_channels, outputs, offset, pos, next - pos);
@@ -174,6 +177,24 @@ void Executor::run_lanes(bool snap) noexcept {
             lane.address.target->apply_ramped(lane.address.param, lane.address.slot, value, ramp);
         else
             lane.address.target->apply(lane.address.param, lane.address.slot, value);
+    }
+}
+
+void Executor::schedule_lanes(std::uint32_t frames) noexcept {
+    const std::int64_t phase = ((timeline_ % automation_grid) + automation_grid) % automation_grid;
+    // Grid points strictly inside the run (the one at its start, if any, was read by run_lanes()).
+    for (auto o = static_cast<std::uint32_t>(automation_grid - phase); o < frames;
+         o += static_cast<std::uint32_t>(automation_grid)) {
+        const std::int64_t here = timeline_ + o;
+        for (PlanLane& lane : plan_->lanes) {
+            if (lane.strip == nullptr || lane.held_until > here) continue;
+            const auto value = static_cast<float>(lane.data->value_at(here + automation_grid, lane.cursor));
+            if (lane.sent && value == lane.last) continue;
+            lane.last = value;
+            lane.sent = true;
+            lane.strip->schedule(o, lane.address.param, lane.address.slot, value,
+                                 static_cast<std::uint32_t>(automation_grid));
+        }
     }
 }
 

@@ -108,6 +108,9 @@ private:
     /// Sends every lane's value: rolling, the value at the next grid point, ramped to reach it
     /// there; stopped (or `snap`), the value at the position now.
     void run_lanes(bool snap) noexcept;
+    /// The ramped lanes' values at the grid points inside the run of `frames` frames from now,
+    /// scheduled into their strips (no cut of the run there).
+    void schedule_lanes(std::uint32_t frames) noexcept;
     /// A set() from the control side on an automated parameter: its lane waits for its next point.
     void hold_lanes_of(const ParamChange& change) noexcept;
     void apply_due(std::uint32_t pos) noexcept;

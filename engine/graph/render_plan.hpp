@@ -80,6 +80,7 @@ struct PlanKeyDelay {
 struct PlanLane {
     ParamChange address;  // target, param, slot
     bool ramped = false;  // the target ramps in the frames it is given (apply_ramped())
+    Strip* strip = nullptr;  // ramped: the strip, which takes them scheduled inside a run
     const LaneData* data = nullptr;
     std::uint32_t cursor = 0;            // where the last read stopped
     std::int64_t held_until = INT64_MIN; // a set() overrides the lane until this frame
@@ -158,6 +159,9 @@ struct RenderPlan {
     std::vector<PlanEdge> edges;
     std::vector<PlanKeyDelay> key_delays;
     std::vector<PlanLane> lanes;  // automation
+    // Some lane's target cannot take changes scheduled inside a run (a processor's parameter):
+    // runs end at every grid point of the timeline.
+    bool lanes_split_runs = false;
     std::vector<std::uint32_t> dependants;
 
     std::uint32_t buffer_count = 0;

@@ -60,6 +60,9 @@ Strip::Strip(std::uint32_t id, std::uint32_t channels, double sample_rate, float
       comp_(ProcessorSetup{sample_rate, smoothing_ms, max_block_frames}),
       back_channels_(channels_),
       key_scratch_(2 * static_cast<std::size_t>(max_block_frames)) {
+    // Room for a change at every 32nd frame of the longest run (and one more at its start) for
+    // the trim, fader, pan and every send level.
+    scheduled_.resize((max_block_frames / 32 + 2) * (3 + max_sends));
     max_delay_frames_ = static_cast<std::uint32_t>(std::lround(max_alignment_delay_ms * 1e-3 * sample_rate));
     const std::uint32_t ring_frames = next_power_of_two(max_delay_frames_ + max_block_frames + 1);
     ring_mask_ = ring_frames - 1;
@@ -245,7 +248,13 @@ void Strip::process_front(const StripIo& io, std::uint32_t frames) noexcept {
 
     // Input stage: trim and polarity as one smoothed gain.
     float* ramp = ramps_.data() + 4 * static_cast<std::size_t>(max_block_frames_);
-    input_gain_.fill(ramp, frames);
+    if (scheduled_count_ == 0) {
+        input_gain_.fill(ramp, frames);
+    } else {
+        run_scheduled(
+            frames, [](const Scheduled& e) { return e.message == static_cast<std::uint16_t>(StripMessage::trim_db); },
+            [&](std::uint32_t from, std::uint32_t n) { input_gain_.fill(ramp + from, n); });
+    }
     for (std::uint32_t c = 0; c < nch; ++c) {
         const float* in = io.input[c];
         float* x = work[c];
@@ -294,15 +303,37 @@ bool Strip::process_back(const StripIo& io, std::uint32_t frames) noexcept {
     const std::size_t stride = max_block_frames_;
     float* pre[2] = {ramps_.data(), ramps_.data() + stride};
     float* post[2] = {ramps_.data() + 2 * stride, ramps_.data() + 3 * stride};
-    for (int c = 0; c < 2; ++c) {
-        pre_gain_[c].fill(pre[c], frames);
-        post_gain_[c].fill(post[c], frames);
+    const auto fill_gains = [&](std::uint32_t from, std::uint32_t n) {
+        for (int c = 0; c < 2; ++c) {
+            pre_gain_[c].fill(pre[c] + from, n);
+            post_gain_[c].fill(post[c] + from, n);
+        }
+    };
+    if (scheduled_count_ == 0) {
+        fill_gains(0, frames);
+    } else {
+        run_scheduled(
+            frames,
+            [](const Scheduled& e) {
+                return e.message == static_cast<std::uint16_t>(StripMessage::gain_db) ||
+                       e.message == static_cast<std::uint16_t>(StripMessage::pan);
+            },
+            fill_gains);
     }
 
     for (std::uint32_t s = 0; s < io.send_count; ++s) {
         const StripIo::SendTap& tap = io.sends[s];
         Send& send = sends_[tap.slot % max_sends];
-        send.level.fill(ramp, frames);
+        if (scheduled_count_ == 0) {
+            send.level.fill(ramp, frames);
+        } else {
+            run_scheduled(
+                frames,
+                [&](const Scheduled& e) {
+                    return e.message == static_cast<std::uint16_t>(StripMessage::send_level_db) && e.slot == tap.slot;
+                },
+                [&](std::uint32_t from, std::uint32_t n) { send.level.fill(ramp + from, n); });
+        }
         float* const* gains = send.pre_fader ? pre : post;
         for (std::uint32_t c = 0; c < 2; ++c) {
             const float* x = work[nch == 1 ? 0 : c];
@@ -338,6 +369,16 @@ bool Strip::process_back(const StripIo& io, std::uint32_t frames) noexcept {
         mean_square_[c] = decay * mean_square_[c] + (1.0f - decay) * (sum / static_cast<float>(frames));
     }
     meter_frames_ += frames;
+
+    // Sends no longer connected keep their level's schedule: it applies now.
+    for (std::uint32_t i = 0; i < scheduled_count_; ++i) {
+        const Scheduled& e = scheduled_[i];
+        if (e.message != static_cast<std::uint16_t>(StripMessage::send_level_db)) continue;
+        bool tapped = false;
+        for (std::uint32_t k = 0; k < io.send_count; ++k) tapped = tapped || io.sends[k].slot == e.slot;
+        if (!tapped) apply_ramped(e.message, e.slot, e.value, e.ramp);
+    }
+    scheduled_count_ = 0;
 
     // Latency compensation: the outputs whose destination has a longer path into it wait for it.
     delays_[output_edge].process(io.output, frames);

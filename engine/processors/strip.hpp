@@ -95,6 +95,14 @@ public:
     void apply(std::uint16_t message, std::uint8_t slot, float value) noexcept override;
     /// Trim, fader, pan and send levels ramp in exactly `frames` frames (automation).
     void apply_ramped(std::uint16_t message, std::uint8_t slot, float value, std::uint32_t frames) noexcept override;
+    /// apply_ramped() at frame `offset` of the next run (automation lanes of trim, fader, pan and
+    /// send levels, without cutting the graph's run there). In order of offset; at most
+    /// max_scheduled() per run. Audio thread, wait-free.
+    void schedule(std::uint32_t offset, std::uint16_t message, std::uint8_t slot, float value,
+                  std::uint32_t frames) noexcept {
+        if (scheduled_count_ < scheduled_.size()) scheduled_[scheduled_count_++] = {offset, frames, value, message, slot};
+    }
+    std::size_t max_scheduled() const noexcept { return scheduled_.size(); }
 
     /// Processes `frames` frames. Returns false if the signal went non-finite (it was zeroed and
     /// the DSP state cleared) and this is the first block of such an episode. Audio thread.
@@ -136,6 +144,21 @@ public:
 
 private:
     void update_output_gains() noexcept;
+    /// Runs `fill(from, count)` over [0, frames) in pieces, applying the scheduled changes whose
+    /// message `takes` at their offsets in between.
+    template <class Takes, class Fill>
+    void run_scheduled(std::uint32_t frames, Takes&& takes, Fill&& fill) noexcept {
+        std::uint32_t at = 0;
+        for (std::uint32_t i = 0; i < scheduled_count_; ++i) {
+            const Scheduled& e = scheduled_[i];
+            if (!takes(e)) continue;
+            const std::uint32_t to = e.offset < frames ? e.offset : frames;
+            if (to > at) fill(at, to - at);
+            at = to > at ? to : at;
+            apply_ramped(e.message, e.slot, e.value, e.ramp);
+        }
+        if (frames > at) fill(at, frames - at);
+    }
     /// set_target() with the ramp of the change being applied (automation's, or the usual).
     void retarget(dsp::LinearSmoother& smoother, float target) noexcept {
         if (ramp_override_ != 0) smoother.set_target(target, ramp_override_);
@@ -156,6 +179,15 @@ private:
     double sample_rate_;
     std::uint32_t ramp_frames_;
     std::uint32_t ramp_override_ = 0;  // apply_ramped()'s length while it applies; 0: the usual
+    // Changes scheduled inside the next run (schedule()).
+    struct Scheduled {
+        std::uint32_t offset, ramp;
+        float value;
+        std::uint16_t message;
+        std::uint8_t slot;
+    };
+    std::vector<Scheduled> scheduled_;
+    std::uint32_t scheduled_count_ = 0;
 
     // Input stage.
     float trim_db_ = 0.0f;
