@@ -3,6 +3,7 @@
 # COMPREPLY with what each line should offer. The parameter paths come from the rtmix given.
 # Usage: check_bash_completion.sh RTMIX COMPLETION_FILE
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
 rtmix=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 completion=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
 work=$(mktemp -d)
@@ -32,11 +33,10 @@ source "$completion"
 compopt() { :; }  # only a completion started by readline may set its options
 
 failed=0
-# complete LINE EXPECTED...: split LINE as readline does (at blanks, and '=' and ':' as words of
-# their own), complete its last word, and compare the sorted COMPREPLY with EXPECTED.
-complete_line() {
+# complete_words LINE: split LINE as readline does (at blanks, and '=' and ':' as words of their own)
+# and complete its last word into COMPREPLY.
+complete_words() {
     local line=$1
-    shift
     local -a words=()
     local word
     for word in $line; do
@@ -54,6 +54,13 @@ complete_line() {
     COMP_POINT=${#line}
     COMPREPLY=()
     _rtmix
+}
+
+# complete_line LINE EXPECTED...: complete LINE and compare the sorted COMPREPLY with EXPECTED.
+complete_line() {
+    local line=$1
+    shift
+    complete_words "$line"
     local got expected
     got=$(printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' ')
     expected=$(printf '%s\n' "$@" | sort | tr '\n' ' ')
@@ -83,4 +90,16 @@ complete_line "rtmix check song.toml "
 complete_line "rtmix analyze " master.wav take.FLAC mixes
 complete_line "rtmix analyze master.wav --plot " mixes
 complete_line "rtmix devices " 
+
+# Every command and option `rtmix --help` gives is offered.
+help_options=$("$here/help_options.sh" "$rtmix")
+while read -r command option; do
+  if [[ -z $option ]]; then
+    complete_words "rtmix "
+    [[ " ${COMPREPLY[*]} " == *" $command "* ]] || { echo "bash completion: rtmix does not offer '$command'" >&2; failed=1; }
+  else
+    complete_words "rtmix $command song.toml -"
+    [[ " ${COMPREPLY[*]} " == *" $option "* ]] || { echo "bash completion: 'rtmix $command' does not offer $option" >&2; failed=1; }
+  fi
+done <<<"$help_options"
 exit $failed

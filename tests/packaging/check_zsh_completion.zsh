@@ -43,10 +43,10 @@ zpty -w z 'complete-and-note() { zle complete-word; print -r -- "-- done --" >> 
 zpty -w z 'zle -N complete-and-note; bindkey "^I" complete-and-note'
 
 failed=0
-# complete LINE EXPECTED...: type LINE and TAB, and compare the sorted matches with EXPECTED.
-complete_line() {
-  local line=$1 got expected i
-  shift
+# complete_words LINE: type LINE and TAB; the matches offered go to $matches.
+complete_words() {
+  local line=$1 i
+  matches=()
   : > $work/matches
   zpty -w -n z "$line"$'\t'
   for (( i = 0; i < 200; i++ )); do
@@ -55,9 +55,17 @@ complete_line() {
   done
   zpty -w -n z $'\C-e\C-u'
   if (( i == 200 )); then
-    print -u2 "zsh completion of '$line': no answer"; failed=1; return
+    print -u2 "zsh completion of '$line': no answer"; failed=1; return 1
   fi
-  got=${(j: :)${(ou)${(f)"$(grep -v -- '^-- done --$' $work/matches)"}}}
+  matches=( ${(ou)${(f)"$(grep -v -- '^-- done --$' $work/matches)"}} )
+}
+
+# complete_line LINE EXPECTED...: complete LINE and compare the sorted matches with EXPECTED.
+complete_line() {
+  local line=$1 got expected
+  shift
+  complete_words $line || return
+  got=${(j: :)matches}
   expected=${(j: :)${(ou)@}}
   if [[ $got != $expected ]]; then
     print -u2 "zsh completion of '$line': got [$got], expected [$expected]"
@@ -77,4 +85,21 @@ complete_line "rtmix play --start 1:30 song.toml --set track.vox.mu" track.vox.m
 complete_line "rtmix play song.toml --backend " jack portaudio
 complete_line "rtmix params song.toml track.vox.compressor.r" track.vox.compressor.ratio track.vox.compressor.release_ms
 complete_line "rtmix analyze " master.wav take.FLAC mixes
+
+# Every command and option `rtmix --help` gives is offered.
+local -a matches
+complete_words "rtmix "
+local -a top_level=( $matches )
+typeset -A offered
+while read -r command option; do
+  if [[ -z $option ]]; then
+    (( ${top_level[(Ie)$command]} )) || { print -u2 "zsh completion: rtmix does not offer '$command'"; failed=1 }
+  else
+    if [[ -z ${offered[$command]} ]]; then
+      complete_words "rtmix $command song.toml -"
+      offered[$command]=" $matches "
+    fi
+    [[ ${offered[$command]} == *" $option "* ]] || { print -u2 "zsh completion: 'rtmix $command' does not offer $option"; failed=1 }
+  fi
+done < <(${0:A:h}/help_options.sh $rtmix)
 exit $failed
