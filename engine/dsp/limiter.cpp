@@ -28,7 +28,7 @@ constexpr std::uint32_t chunk_frames = 64;
 // The ceiling is lowered by this much inside the limiter (see limiter.hpp).
 constexpr float safety_margin_db = 0.02f;
 // Frames either side of a detected peak that get the same gain: the reach of a BS.1770
-// interpolator (libebur128's reaches 6 samples, this detector's 24).
+// interpolator (libebur128's reaches 6 samples, this detector's 32).
 constexpr std::uint32_t guard_frames = TruePeakDetector::taps_per_phase / 2;
 // The shortest attack ramp (box length L): the latency is raised to d + G + min_ramp - 1 frames
 // when lookahead_ms asks for less. A ramp of one frame (a gain step) lets meters read up to
@@ -315,7 +315,9 @@ float Limiter::Impl::compute_gain(std::uint32_t first, std::uint32_t frames) noe
             hold = hold_frames;
             target = 0.0f;  // a later release starts from here
         } else if (hold > 0) {
-            if (m <= e * hold_refresh)
+            // Only a peak extends the hold: with none in the window (m = 1) a gain held within
+            // 0.05 dB of 1 would otherwise be held for ever.
+            if (m < 1.0f && m <= e * hold_refresh)
                 hold = hold_frames;
             else
                 --hold;

@@ -1,6 +1,6 @@
 // True-peak detector; see true_peak.hpp for the designs and their accuracy.
 //
-// Processing: a block is appended to the last 47 inputs in a linear buffer on the stack, and
+// Processing: a block is appended to the last 63 inputs in a linear buffer on the stack, and
 // four consecutive outputs are computed together: for each tap k one vector load brings the
 // four inputs k samples back, and every phase multiplies it by its (broadcast) coefficient.
 // Each phase accumulates in its own register, so the additions of the phases proceed in
@@ -14,7 +14,7 @@
 namespace rtmix::dsp {
 namespace {
 
-constexpr double kaiser_beta = 7.0;
+constexpr double kaiser_beta = 5.5;
 constexpr double pi_d = 3.14159265358979323846;
 // Outputs per pass over the stack buffer.
 constexpr std::uint32_t block_frames = 64;
@@ -104,6 +104,7 @@ void TruePeakDetector::run(const float* in, float* peaks, std::uint32_t frames) 
     constexpr std::uint32_t ref_hi = ref_phases > 0 ? lag + ref_length / 2 / (ref_phases + 1) : lag;
     // buf[h + i] is in[i]; three spare zeros let the last group of four read past the block.
     float buf[h + block_frames + 3];
+    Vec4 last7 = {0.0f, 0.0f, 0.0f, last_phase7_};  // lane 3: phase 7 of the previous output
     while (frames > 0) {
         const std::uint32_t n = std::min(frames, block_frames);
         std::memcpy(buf, history_.data(), h * sizeof(float));
@@ -138,21 +139,45 @@ void TruePeakDetector::run(const float* in, float* peaks, std::uint32_t frames) 
             }
 
             // The largest magnitude of phase 0 (the delayed sample) and of every filtered phase.
-            Vec4 m = load(lag);
+            const Vec4 y0 = load(lag);
             const auto vabs = [](Vec4 v) { return v < 0.0f ? -v : v; };
             const auto vmax = [](Vec4 p, Vec4 q) { return p > q ? p : q; };
-            m = vabs(m);
+            Vec4 m = vabs(y0);
             if constexpr (accurate) {
 #pragma GCC unroll 8
                 for (std::uint32_t p = 0; p < phases; ++p) m = vmax(m, vabs(a[p]));
+                // Refinement between the points: at each point k = 0 .. 7 that is a crest (its
+                // neighbours' parabola curves away from zero through it, with its vertex
+                // within half a step), the vertex's magnitude. Point -1 is the previous
+                // output's phase 7 (lane l - 1, or the previous group's or block's last).
+                typedef int Vec4i __attribute__((vector_size(16)));
+                const Vec4 ym1 = __builtin_shuffle(last7, a[phases - 1], Vec4i{3, 4, 5, 6});
+                last7 = a[phases - 1];
+                const auto refine = [&](Vec4 prev, Vec4 here, Vec4 next) {
+                    const Vec4 d1 = next - prev, d2 = prev - 2.0f * here + next;
+                    const Vec4 vertex = here - d1 * d1 / (8.0f * d2);
+                    const auto crest = (vabs(d1) <= vabs(d2)) & (d2 * here < 0.0f);
+                    m = vmax(m, crest ? vabs(vertex) : Vec4{0.0f, 0.0f, 0.0f, 0.0f});
+                };
+                refine(ym1, y0, a[0]);
+                refine(y0, a[0], a[1]);
+#pragma GCC unroll 8
+                for (std::uint32_t p = 1; p + 1 < phases; ++p) refine(a[p - 1], a[p], a[p + 1]);
+                refine(a[phases - 2], a[phases - 1], load(lag - 1));
             }
 #pragma GCC unroll 4
             for (std::uint32_t q = 0; q < ref_phases; ++q) m = vmax(m, vabs(r[q]));
             float out[4];
             std::memcpy(out, &m, sizeof out);
             std::memcpy(peaks + i, out, std::min(4u, n - i) * sizeof(float));
+            if (i + 4 > n) {
+                // A partial last group: the next output follows lane n - 1 - i.
+                const float l = last7[n - 1 - i];
+                last7 = Vec4{0.0f, 0.0f, 0.0f, l};
+            }
         }
         std::memcpy(history_.data(), buf + n, h * sizeof(float));
+        last_phase7_ = last7[3];
         in += n;
         peaks += n;
         frames -= n;
@@ -179,6 +204,9 @@ void TruePeakDetector::process(const float* in, float* peaks, std::uint32_t fram
     }
 }
 
-void TruePeakDetector::reset() noexcept { history_.fill(0.0f); }
+void TruePeakDetector::reset() noexcept {
+    history_.fill(0.0f);
+    last_phase7_ = 0.0f;
+}
 
 }  // namespace rtmix::dsp

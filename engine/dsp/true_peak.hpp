@@ -1,36 +1,38 @@
 // True-peak detector: estimates the inter-sample peaks of a band-limited signal, as ITU-R
 // BS.1770-4 Annex 2 does but closer to an ideal (infinitely long sinc) reconstruction: it
-// oversamples 8x with a long polyphase FIR interpolator and takes the largest magnitude among
-// the oversampled points.
+// oversamples 8x with a long polyphase FIR interpolator, takes the largest magnitude among the
+// oversampled points, and refines it between them.
 //
-// Oversampling factor: 8 at every sample rate (BS.1770-4 asks for at least 4x below 96 kHz and
+// Oversampling factor: 8 at every sample rate (BS.1770-4 asks for at least 4x below 96 kHz;
 // libebur128 uses 4x, 2x and 1x below 96 kHz, below 192 kHz and above). For each input sample
 // the detector returns the largest |value| at the 8 points t = n - latency() + k / 8,
-// k = 0 .. 7: the input sample latency() frames back (k = 0, returned exactly) and the
-// interpolated points between it and the next sample. latency() is 24 frames.
+// k = 0 .. 7 (the input sample latency() frames back, k = 0, returned exactly, and the
+// interpolated points between it and the next sample), and, for the accurate design, at the
+// crests between them: wherever a point is a crest of its two neighbours (the parabola through
+// the three curves away from zero, its vertex within half a step), the parabola's vertex. The
+// grid alone reads a peak lying between its points up to 1 - cos(pi f / (8 fs)) low (0.17 dB at
+// Nyquist); the parabola leaves about 1e-4 of it. latency() is 32 frames.
 //
 // Two interpolator designs, both windowed sincs with the cutoff at the input Nyquist frequency
 // (so the sinc's zeros fall on every `factor`-th tap and phase 0 is a pure delay):
-//  - accurate: 48 taps per phase at 8x, Kaiser window (beta 7), each phase normalised to unity
-//    gain at DC. Its error against an ideal band-limited interpolation stays below 0.005 dB up
-//    to 0.9 of Nyquist (19.8 kHz at 44.1 kHz) and 0.03 dB at 0.93; above that it falls away
-//    (about 1 dB at 0.97 of Nyquist, 6 dB at Nyquist, where an ideal reconstruction's
-//    half-sample points are 0 anyway). The 8x grid itself reads a peak between its points at
-//    most 1 - cos(pi f / (8 fs)) low: 0.14 dB for an isolated peak of content at 0.9 of
-//    Nyquist, nothing for sustained tones whose crests drift across the grid. On programme
-//    material and the tests' torture signals it reads within 0.1 dB of an ideal
-//    reconstruction; BS.1770-4's 4x, 12-tap example reads up to 0.7 dB low from the grid alone
-//    and several dB low above 0.8 of Nyquist.
+//  - accurate: 64 taps per phase at 8x, Kaiser window (beta 5.5), each phase normalised to
+//    unity gain at DC. Its gain against an ideal interpolation is within 0.01 dB up to 0.93 of
+//    Nyquist (20.5 kHz at 44.1 kHz), 0.12 dB at 0.95, 1.8 dB low at 0.97, and falls to 0 at
+//    Nyquist for the half-sample phase (where an ideal reconstruction of a Nyquist tone is 0
+//    too). On programme material it reads within 0.05 dB of an ideal reconstruction (tested:
+//    pink noise, drums, sweeps and tones up to 0.9 of Nyquist, short and faded); on material
+//    with much energy in the last few percent of the band, which hard clipping puts there, it
+//    reads low (drums driven 18 dB into clipping: 0.05 to 0.16 dB). BS.1770-4's 4x, 12-tap
+//    example reads up to 0.7 dB low from its grid alone and 1 dB low on the clipped drums.
 //  - reference: the 49-tap Hann-windowed prototype libebur128 uses (12 taps per phase at its
 //    4x below 96 kHz, 24 at its 2x below 192 kHz; at 192 kHz and above it reads the sample
-//    peak), taps left unnormalised as theirs are, placed on the same 8x grid. It reads what
-//    libebur128 reads (the tests find its readings within 1e-5 dB): up to 0.11 dB high near
-//    0.65 of Nyquist, and far low near Nyquist.
+//    peak), taps left unnormalised as theirs are, placed on the same 8x grid, not refined. It
+//    reads what libebur128 reads (the tests find its readings within 1e-5 dB): up to 0.11 dB
+//    high near 0.65 of Nyquist, and far low near Nyquist.
 //  - both: the larger of the two estimates, never below either. The limiter uses it, so that it
 //    holds its ceiling on meters of either kind.
-// Cost with SSE, processing blocks: see docs/mastering.md (about 20 to 25 ns per sample for
-// accurate or both on the machine the figures there come from; reference alone about 3); four
-// consecutive outputs share each vector step, so single samples cost more.
+// Cost with SSE, processing blocks: see docs/mastering.md (COST_FIGURES); four consecutive
+// outputs share each vector step, so single samples cost more.
 //
 // Threads: the constructor computes the filters (control thread). process() and reset() are
 // wait-free and allocation-free (audio thread). The detector holds no heap memory.
@@ -48,7 +50,7 @@ enum class TruePeakDesign : std::uint8_t { accurate, reference, both };
 class TruePeakDetector {
 public:
     /// History length in input samples: the accurate design's taps per phase.
-    static constexpr std::uint32_t taps_per_phase = 48;
+    static constexpr std::uint32_t taps_per_phase = 64;
     static constexpr std::uint32_t max_factor = 8;
 
     /// Oversampling factor: 8 at every sample rate.
@@ -56,7 +58,7 @@ public:
     /// libebur128's factor at `sample_rate`, which the reference design copies: 4 below 96 kHz,
     /// 2 below 192 kHz, else 1.
     static std::uint32_t reference_factor_for(double sample_rate) noexcept;
-    /// Frames by which an estimate lags its input sample: taps_per_phase / 2 (24).
+    /// Frames by which an estimate lags its input sample: taps_per_phase / 2 (32).
     static std::uint32_t latency_for(double sample_rate) noexcept;
 
     /// Designs the interpolator(s) for `sample_rate` (control thread).
@@ -99,6 +101,7 @@ private:
     Vec4 acc_[phases][taps_per_phase] = {};
     Vec4 ref_[max_ref_phases][taps_per_phase] = {};
     std::array<float, history_length> history_{};  // the last inputs, oldest first
+    float last_phase7_ = 0.0f;  // the accurate design's phase 7 for the last output (refinement)
     std::uint32_t ref_factor_ = 4;
     TruePeakDesign design_ = TruePeakDesign::accurate;
 };
