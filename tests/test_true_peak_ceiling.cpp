@@ -17,8 +17,11 @@
 
 #include "dsp/limiter.hpp"
 #include "dsp/true_peak.hpp"
+#include "files.hpp"
 #include "files/dither.hpp"
 #include "ideal_true_peak.hpp"
+#include "rtmix/render.hpp"
+#include "rtmix/session.hpp"
 #include "signals.hpp"
 
 using rtmix::dsp::Limiter;
@@ -227,9 +230,9 @@ TEST_CASE("true-peak detector reads within 0.1 dB of an ideal reconstruction on 
                              return x;
                          }()});
     items.push_back({"pink noise", pink(n, 7, 0.9)});
-    // Hard clipping puts much energy right below Nyquist, where 48 taps fall short: this one
-    // reads 0.22 to 0.28 dB low (libebur128: 1 to 1.4 dB).
-    items.push_back({"clipped drums +18 dB", clipped_drums(fs, n, 18.0, 5), 0.3});
+    // Hard clipping puts much energy right below Nyquist, where 64 taps fall short: this one
+    // reads 0.05 to 0.16 dB low (libebur128: 0.6 to 1.05 dB).
+    items.push_back({"clipped drums +18 dB", clipped_drums(fs, n, 18.0, 5), 0.2});
     items.push_back({"drums, not clipped", clipped_drums(fs, n, -6.0, 6)});
     {
         // A sweep up to 0.9 of Nyquist, faded out over its last 10 ms (an abrupt stop rings).
@@ -296,13 +299,14 @@ TEST_CASE("the limiter holds its ceiling on the torture set under an ideal recon
             // Held as libebur128 reads it, on every case.
             CHECK(over_ebu <= 0.0);
             // Not yet held under the ideal reconstruction (issue 19): reported, not failed. The
-            // 48-tap, 8x detector reads content near Nyquist low (+-1 patterns at 0.45 to
-            // 0.49 fs: 2.5 dB) and its 8x grid reads isolated peaks up to 0.17 dB low.
+            // 64-tap, 8x detector reads content in the last few percent of the band low (+-1
+            // patterns at 0.49 fs), and the gain's own movement adds content there.
             CHECK_NOFAIL(over_ideal <= 0.0);
-            // What this design does measure (the 4x design it replaced: up to +4.3 dB near fs/2,
-            // +0.9 dB on the clipped drums, +0.7 dB on the sweep): a guard against regressions.
-            const bool near_nyquist = t.name.find("fs/2") != std::string::npos;
-            CHECK(over_ideal <= (near_nyquist ? 3.1 : 0.7));
+            // What this design does measure, with a little room (the 4x design it replaced: up
+            // to +4.3 dB near fs/2, +0.9 dB on the clipped drums, +0.7 dB on the sweep): a guard
+            // against regressions.
+            const bool near_nyquist = t.name.find("0.49 fs") != std::string::npos;
+            CHECK(over_ideal <= (near_nyquist ? 2.3 : 0.55));
             worst_ideal = std::max(worst_ideal, over_ideal);
             worst_ebu = std::max(worst_ebu, over_ebu);
         }
@@ -342,4 +346,56 @@ TEST_CASE("true-peak detector and limiter cost per sample", "[.][bench][truepeak
         best = std::min(best, std::chrono::duration<double, std::nano>(t1 - t0).count() / x.size());
     }
     std::printf("limiter %.2f ns per stereo frame while limiting (64-frame blocks, best of 20)\n", best);
+}
+
+TEST_CASE("a rendered 16-bit file of clipped drums keeps the ceiling as libebur128 reads it, and what the ideal reads",
+          "[limiter][truepeak][mastering]") {
+    // End to end: a stereo stem of drums driven 18 dB into clipping, at 44.1 kHz, through the
+    // master limiter (ceiling -1 dBTP) into a 16-bit TPDF-dithered WAV written by the renderer
+    // and read back with libsndfile.
+    test::TempDir dir;
+    const double fs = 44100.0;
+    const auto n = static_cast<std::size_t>(0.5 * fs);
+    test::write_audio(dir / "drums.wav", {clipped_drums(fs, n, 18.0, 21), clipped_drums(fs, n, 18.0, 22)}, 44100);
+    test::write_text(dir / "session.toml", R"([session]
+sample_rate = 44100
+
+[master.limiter]
+ceiling_dbtp = -1.0
+
+[[track]]
+name = "drums"
+file = "drums.wav"
+)");
+    const rtmix::Session session = rtmix::Session::load(dir / "session.toml");
+    rtmix::RenderOptions o;
+    o.output = dir / "out.wav";
+    o.sample = rtmix::RenderOptions::Sample::int16;
+    o.dither = rtmix::RenderOptions::Dither::tpdf;
+    o.tail_s = 0.0;
+    const rtmix::RenderSummary summary = rtmix::render(session, o);
+    const test::Audio out = test::read_audio(dir / "out.wav");
+    REQUIRE(out.channels.size() == 2);
+    double ideal = 0.0, ebu = 0.0;
+    for (const auto& ch : out.channels) {
+        Signal x(ch.begin(), ch.end());
+        x.insert(x.begin(), 64, 0.0f);
+        x.insert(x.end(), 64, 0.0f);
+        ideal = std::max(ideal, test::ideal_true_peak(x));
+        ebu = std::max(ebu, ebur128_peak(x, fs));
+    }
+    std::printf("rendered 16-bit clipped drums, ceiling -1 dBTP: libebur128 %+.4f dBTP, ideal %+.4f dBTP, summary %+.4f dBTP\n",
+                db(ebu), db(ideal), summary.loudness.true_peak_dbtp);
+    CHECK(db(ebu) <= -1.0);
+    // Not yet held under the ideal reconstruction (see the torture set above). This file is a
+    // hard case: the ideal reads it +0.06 dBTP, 1.1 dB over the ceiling (libebur128: -1.78). The
+    // limiter pushes every peak its detector sees to the ceiling, so what remains is the peak
+    // the detector reads lowest: content in the last few percent of the band, which the hard
+    // clipping of the hats and the gain's movement put there.
+    CHECK_NOFAIL(db(ideal) <= -1.0);
+    CHECK(db(ideal) <= -1.0 + 1.2);  // a guard against regressions
+    // The summary's meter reads what is written, before the 16-bit conversion, with the same
+    // detector as the limiter: never below libebur128's reading of the file, but here 1.1 dB
+    // under the ideal one, for the same reason.
+    CHECK(summary.loudness.true_peak_dbtp >= db(ebu) - 0.01);
 }

@@ -4,7 +4,7 @@
 // peak as BS.1770-4 defines it (4x oversampling below 96 kHz, 2x below 192 kHz), measured by
 // libebur128 or by the detector's 8x accurate interpolator, stays at or below `ceiling_dbtp`.
 // Not guaranteed: the peak of an ideal (infinitely long sinc) reconstruction, which reads the
-// output up to 0.3 to 0.6 dB over on clipped or near-Nyquist material and about 3 dB over on
+// output up to 0.1 to 0.5 dB over on clipped or near-Nyquist material and about 2.2 dB over on
 // +1/-1 patterns at 0.49 fs (figures in docs/mastering.md). During a fade-in
 // from bypass the limited path being faded in already holds it (see `enabled` below).
 //
@@ -78,12 +78,12 @@
 // out already: the gain may start higher than if the analysis had kept running, as high as
 // the audio still to come out allows.
 //
-// Cost: about 51 ns per stereo frame (3.3 us per 64-frame block, -O3) on the machine of
-// docs/performance.md while limiting, 42 ns while the gain is not moving (the 4x detector
-// before: 38 and 29); most of it is the two 8x detectors. Bypassed: 25 to 85 ns per 64-frame block (the input gain and the delay line
-// writes). An enable adds the rebuild, D + G + 65 frames of analysis once: at 48 kHz the first
-// block after it costs about 2 to 2.5, 4 to 5.6 and 12 to 18 us with 1, 5 and 20 ms of
-// lookahead.
+// Cost: about 76 ns per stereo frame (4.9 us per 64-frame block, -O3) on the machine of
+// docs/performance.md (the 4x detector before: 29 to 38 ns); most of it is the two 8x
+// detectors. Bypassed: 25 to 85 ns per 64-frame block (the input gain and the delay line
+// writes). An enable adds the rebuild, D + G + 65 frames of analysis once: with the 4x detector the first
+// block after it cost about 2 to 2.5, 4 to 5.6 and 12 to 18 us at 48 kHz with 1, 5 and 20 ms
+// of lookahead; the 8x detector roughly triples the analysis part.
 //
 // Threads: the constructor allocates every buffer for the longest lookahead (control thread).
 // set(), process(), reset() and reset_max() are wait-free: no allocation, lock, I/O or
