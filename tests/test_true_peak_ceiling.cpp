@@ -1,8 +1,8 @@
 // The true-peak ceiling however it is measured: the limiter's output on a torture set, as float
 // and as 16-bit TPDF-dithered samples, measured by an ideal band-limited reconstruction written
 // here (ideal_true_peak.hpp: FFT zero-padding and direct sinc sums, double precision) and by
-// libebur128; and the detector's readings against the same ideal. Tagged [limiter] and
-// [truepeak]: single-threaded DSP, left out of the ThreadSanitizer build.
+// libebur128; and the detector's readings against the same ideal. Tagged [ideal]: single-
+// threaded DSP (and one render), left out of the ThreadSanitizer build.
 #include <catch2/catch.hpp>
 
 #include <ebur128.h>
@@ -206,7 +206,7 @@ struct Reading {
 }  // namespace
 
 TEST_CASE("true-peak detector reads within 0.1 dB of an ideal reconstruction on high-frequency material",
-          "[truepeak]") {
+          "[truepeak][ideal]") {
     const double fs = GENERATE(44100.0, 48000.0, 96000.0);
     const auto n = static_cast<std::size_t>(0.25 * fs);
     struct Item {
@@ -271,8 +271,8 @@ TEST_CASE("explore: detector vs ideal on the torture set", "[.][explore]") {
     }
 }
 
-TEST_CASE("the limiter holds its ceiling on the torture set under an ideal reconstruction and libebur128",
-          "[limiter][truepeak]") {
+TEST_CASE("the limiter on the torture set: held as libebur128 reads it, measured under an ideal reconstruction",
+          "[limiter][truepeak][ideal]") {
     const double fs = GENERATE(44100.0, 48000.0, 96000.0);
     const float ceiling = GENERATE(-0.1f, -1.0f);
     double worst_ideal = -100.0, worst_ebu = -100.0;
@@ -349,7 +349,7 @@ TEST_CASE("true-peak detector and limiter cost per sample", "[.][bench][truepeak
 }
 
 TEST_CASE("a rendered 16-bit file of clipped drums keeps the ceiling as libebur128 reads it, and what the ideal reads",
-          "[limiter][truepeak][mastering]") {
+          "[limiter][truepeak][mastering][ideal]") {
     // End to end: a stereo stem of drums driven 18 dB into clipping, at 44.1 kHz, through the
     // master limiter (ceiling -1 dBTP) into a 16-bit TPDF-dithered WAV written by the renderer
     // and read back with libsndfile.
