@@ -209,14 +209,18 @@ std::string worst_case;
 
 // ---- TruePeakDetector -----------------------------------------------------------------------
 
-TEST_CASE("true-peak detector factor and latency follow BS.1770-4", "[truepeak]") {
-    CHECK(TruePeakDetector(44100.0).factor() == 4);
-    CHECK(TruePeakDetector(48000.0).factor() == 4);
-    CHECK(TruePeakDetector(88200.0).factor() == 4);
-    CHECK(TruePeakDetector(96000.0).factor() == 2);
-    CHECK(TruePeakDetector(176400.0).factor() == 2);
-    CHECK(TruePeakDetector(192000.0).factor() == 1);
-    CHECK(TruePeakDetector(192000.0).latency() == 0);
+TEST_CASE("true-peak detector oversamples 8x at every rate and its reference design follows libebur128 factors",
+          "[truepeak]") {
+    // 8x everywhere: twice BS.1770-4's minimum below 96 kHz (see true_peak.hpp for why).
+    for (double fs : {44100.0, 48000.0, 88200.0, 96000.0, 176400.0, 192000.0}) {
+        CHECK(TruePeakDetector(fs).factor() == 8);
+        CHECK(TruePeakDetector(fs).latency() == 32);
+    }
+    CHECK(TruePeakDetector(44100.0).reference_factor() == 4);
+    CHECK(TruePeakDetector(88200.0).reference_factor() == 4);
+    CHECK(TruePeakDetector(96000.0).reference_factor() == 2);
+    CHECK(TruePeakDetector(176400.0).reference_factor() == 2);
+    CHECK(TruePeakDetector(192000.0).reference_factor() == 1);
 
     // An impulse at frame 100 is reported exactly (phase 0 is the sample itself) latency()
     // frames later, and no earlier estimate reaches it.
@@ -280,7 +284,7 @@ TEST_CASE("true-peak detector reference design reads what libebur128 reads", "[t
         TruePeakDetector ref(fs, rtmix::dsp::TruePeakDesign::reference), both(fs, rtmix::dsp::TruePeakDesign::both),
             accurate(fs);
         Signal padded = x;
-        pad(padded, 24);  // room for the detector's latency after the last stretch
+        pad(padded, TruePeakDetector::latency_for(fs));  // room for the detector's latency after the last stretch
         const auto n = static_cast<std::uint32_t>(padded.size());
         Signal est_ref(n), est_both(n), est_acc(n);
         ref.process(padded.data(), est_ref.data(), n);
@@ -290,7 +294,7 @@ TEST_CASE("true-peak detector reference design reads what libebur128 reads", "[t
         // 49-tap filter's centre), so the points it reports while taking frames [begin, end)
         // lie between samples begin - 24 / factor and end - 24 / factor; the detector reports
         // the points after sample i - latency() at index i.
-        const std::size_t meter_lag = 24 / ref.factor();
+        const std::size_t meter_lag = 24 / ref.reference_factor();
         for (std::size_t begin = 0; begin + 600 <= x.size(); begin += 600) {
             const Signal part(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(begin + 600));
             const double meter = ebur128_true_peak(part, part, fs, begin);
@@ -446,7 +450,9 @@ TEST_CASE("limiter delays an impulse below the ceiling by exactly latency_frames
     configure(lim, s);
     const std::uint32_t latency = lim.latency_frames();
     CHECK(latency == Limiter::latency_frames_for(fs, lookahead));
-    CHECK(latency == static_cast<std::uint32_t>(std::lround(lookahead * fs / 1000.0)));
+    // The lookahead in frames, but at least 88: the detector's 32 frames, the guard span's 32
+    // and a 25-frame attack ramp (1 ms is 44 and 48 frames at 44.1 and 48 kHz).
+    CHECK(latency == std::max<std::uint32_t>(88, static_cast<std::uint32_t>(std::lround(lookahead * fs / 1000.0))));
     const std::size_t n = 1000;
     Signal left(n + latency + 500, 0.0f), right(left.size(), 0.0f);
     left[n] = 0.5f;
@@ -902,7 +908,7 @@ TEST_CASE("limiter lookahead changes apply at once and keep the ceiling", "[limi
         lim.process(left.data() + pos, right.data() + pos, 12000);
         pos += 12000;
         lim.set(LimiterParam::lookahead_ms, la);
-        CHECK(lim.latency_frames() == static_cast<std::uint32_t>(std::lround(la * fs / 1000.0)));
+        CHECK(lim.latency_frames() == std::max<std::uint32_t>(88, static_cast<std::uint32_t>(std::lround(la * fs / 1000.0))));
     }
     lim.process(left.data() + pos, right.data() + pos, static_cast<std::uint32_t>(frames - pos));
     CHECK(db(ebur128_true_peak(left, right, fs)) <= -1.0);

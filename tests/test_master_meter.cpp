@@ -5,11 +5,13 @@
 
 #include <ebur128.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
 
 #include "harness.hpp"
+#include "ideal_true_peak.hpp"
 #include "signals.hpp"
 
 using namespace rtmix;
@@ -141,5 +143,24 @@ TEST_CASE("master meter agrees with libebur128 on a programme with dynamics", "[
     // The range within Tech 3342's own tolerance: the short-term loudness is taken every 100 ms
     // here and every second by libebur128, which weighs this programme's swells differently.
     CHECK(m.range_lu == Approx(range).margin(1.0));
-    CHECK(m.true_peak_dbtp == Approx(20 * std::log10(std::max(tp0, tp1))).margin(0.2));
+    // True peak against an ideal band-limited reconstruction (ideal_true_peak.hpp) of 0.2 s
+    // around each of the 20 largest samples of each channel. This noise is white up to Nyquist,
+    // the hardest material for an interpolator: the meter's 8x, 64-tap one reads it 0.19 dB
+    // low (4.37 dBTP against the ideal's 4.56), libebur128's 4x, 12-tap one 0.41 dB low.
+    double ideal = 0.0;
+    for (const std::vector<float>* x : {&l, &r}) {
+        std::vector<std::size_t> order(n);
+        for (std::size_t i = 0; i < n; ++i) order[i] = i;
+        std::partial_sort(order.begin(), order.begin() + 20, order.end(),
+                          [x](std::size_t a, std::size_t b) { return std::fabs((*x)[a]) > std::fabs((*x)[b]); });
+        const auto half = static_cast<std::size_t>(0.1 * fs);
+        for (std::size_t k = 0; k < 20; ++k) {
+            const std::size_t at = order[k], from = at > half ? at - half : 0, to = std::min(n, at + half);
+            ideal = std::max(ideal, rtmix::test::ideal_true_peak(x->data() + from, to - from));
+        }
+    }
+    INFO("ideal reconstruction around the largest samples: " << 20 * std::log10(ideal) << " dBTP");
+    CHECK(m.true_peak_dbtp <= 20 * std::log10(ideal) + 0.05);
+    CHECK(m.true_peak_dbtp >= 20 * std::log10(ideal) - 0.25);
+    CHECK(m.true_peak_dbtp >= 20 * std::log10(std::max(tp0, tp1)) - 0.01);
 }

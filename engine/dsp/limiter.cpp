@@ -28,8 +28,12 @@ constexpr std::uint32_t chunk_frames = 64;
 // The ceiling is lowered by this much inside the limiter (see limiter.hpp).
 constexpr float safety_margin_db = 0.02f;
 // Frames either side of a detected peak that get the same gain: the reach of a BS.1770
-// interpolator (libebur128's reaches 6 samples, this detector's 12).
+// interpolator (libebur128's reaches 6 samples, this detector's 32).
 constexpr std::uint32_t guard_frames = TruePeakDetector::taps_per_phase / 2;
+// The shortest attack ramp (box length L): the latency is raised to d + G + min_ramp - 1 frames
+// when lookahead_ms asks for less. A ramp of one frame (a gain step) lets meters read up to
+// 0.05 dB over on dense material; 25 frames is what 1 ms gave at 48 kHz with the 4x detector.
+constexpr std::uint32_t min_ramp = 25;
 constexpr double hold_ms = 25.0;
 // A new peak needing at most this much less reduction than the held gain extends the hold.
 constexpr float hold_refresh_db = 0.05f;
@@ -311,7 +315,9 @@ float Limiter::Impl::compute_gain(std::uint32_t first, std::uint32_t frames) noe
             hold = hold_frames;
             target = 0.0f;  // a later release starts from here
         } else if (hold > 0) {
-            if (m <= e * hold_refresh)
+            // Only a peak extends the hold: with none in the window (m = 1) a gain held within
+            // 0.05 dB of 1 would otherwise be held for ever.
+            if (m < 1.0f && m <= e * hold_refresh)
                 hold = hold_frames;
             else
                 --hold;
@@ -389,7 +395,7 @@ Limiter::~Limiter() { delete impl_; }
 std::uint32_t Limiter::latency_frames_for(double sample_rate, float lookahead_ms) noexcept {
     const double fs = sample_rate > 0.0 ? sample_rate : 48000.0;
     const auto frames = static_cast<std::uint32_t>(std::lround(static_cast<double>(lookahead_ms) * 1e-3 * fs));
-    return std::max(frames, TruePeakDetector::latency_for(fs) + guard_frames);
+    return std::max(frames, TruePeakDetector::latency_for(fs) + guard_frames + min_ramp - 1);
 }
 
 void Limiter::set(LimiterParam param, float value) noexcept {

@@ -2,7 +2,10 @@
 //
 // Guarantee: with the limiter enabled (not crossfading) and a steady ceiling, the output's true
 // peak as BS.1770-4 defines it (4x oversampling below 96 kHz, 2x below 192 kHz), measured by
-// libebur128 or by an accurate interpolator, stays at or below `ceiling_dbtp`. During a fade-in
+// libebur128 or by the detector's 8x accurate interpolator, stays at or below `ceiling_dbtp`.
+// Not guaranteed: the peak of an ideal (infinitely long sinc) reconstruction, which reads the
+// output up to 0.1 to 0.5 dB over on clipped or near-Nyquist material and about 2.2 dB over on
+// +1/-1 patterns at 0.49 fs (figures in docs/mastering.md). During a fade-in
 // from bypass the limited path being faded in already holds it (see `enabled` below).
 //
 // Signal flow, per frame:
@@ -28,9 +31,9 @@
 // values, the box outputs at steps t + L - 1 .. t + M - 1, is <= r too (an average of values
 // each <= r is <= r). With D = L - 1 + d + G and M = L + 2G + 1 those steps are exactly the
 // ones that output the input samples p - G .. p + G + 1: the gain is at or below r on all of
-// them, and it is constant there unless a nearby peak needs even more. G = 12 frames covers
+// them, and it is constant there unless a nearby peak needs even more. G = 32 frames covers
 // the reach of the interpolators involved (libebur128's reaches 6 samples either side at 4x
-// and 12 at 2x, the accurate design 12), so a meter sees the samples around a limited peak
+// and 12 at 2x, the accurate design 32), so a meter sees the samples around a limited peak
 // scaled by one gain.
 //
 // Safety margin: 0.02 dB. With a constant gain the estimate is never below what a meter with
@@ -46,9 +49,10 @@
 // designs' phase responses differ near Nyquist), which would need a margin of a quarter dB.
 //
 // Lookahead: `lookahead_ms` sets the latency D = round(lookahead_ms * fs / 1000) frames, of
-// which d + G (24 frames, 0.5 ms at 48 kHz) go to the detector and the guard span and the
-// remaining L = D + 1 - d - G form the attack ramp. The minimum, 1 ms, leaves a 25-frame ramp
-// at 48 kHz (21 at 44.1 kHz); below 24 kHz the latency is raised to d + G (L = 1). A change
+// which d + G (64 frames, 1.33 ms at 48 kHz) go to the detector and the guard span and the
+// remaining L = D + 1 - d - G form the attack ramp. D is at least 88 frames, so that the ramp
+// has at least 25 frames (a one-frame ramp, a gain step, let libebur128 read 0.04 dB over on
+// pink noise with 1 ms of release): 1 ms gives 88 frames at 44.1 and 48 kHz, 96 at 96 kHz. A change
 // is applied at once at the next process(): the delay jumps, which is audible as a
 // discontinuity, so change it while stopped; around the jump the gain is pulled down to the
 // smallest gain any sample still in the delay line needs, which keeps the guarantee. (Soon
@@ -65,7 +69,7 @@
 // fade-in starts from the real recent input; detection, hold, release and box pause. At the
 // first process() after an enable, before the fade-in's first frame, they are rebuilt from
 // the delay line: from a neutral state (gain 1, nothing held or releasing) steps 2 to 4 run
-// over its last D + G + 1 frames, the detectors having first taken the 24 frames before those
+// over its last D + G + 1 frames, the detectors having first taken the 64 frames before those
 // as history. That span holds every detection step t >= n - M + 1 (M - 1 <= D + G + 1), n
 // being the first limited frame: all the peaks whose hold window reaches n, while the others
 // only concern frames before it. The release stage's output never exceeds the minimum
@@ -74,12 +78,12 @@
 // out already: the gain may start higher than if the analysis had kept running, as high as
 // the audio still to come out allows.
 //
-// Cost: 21 to 25 ns per stereo frame (1.35 to 1.6 us per 64-frame block; -O2 and -O3) on a
-// current x86-64 while limiting, 12 to 16 ns while the gain is not moving; most of it is the
-// two detectors. Bypassed: 25 to 85 ns per 64-frame block (the input gain and the delay line
-// writes). An enable adds the rebuild, D + G + 25 frames of analysis once: at 48 kHz the first
-// block after it costs about 2 to 2.5, 4 to 5.6 and 12 to 18 us with 1, 5 and 20 ms of
-// lookahead.
+// Cost: about 76 ns per stereo frame (4.9 us per 64-frame block, -O3) on the machine of
+// docs/performance.md (the 4x detector before: 29 to 38 ns); most of it is the two 8x
+// detectors. Bypassed: 25 to 85 ns per 64-frame block (the input gain and the delay line
+// writes). An enable adds the rebuild, D + G + 65 frames of analysis once: with the 4x detector the first
+// block after it cost about 2 to 2.5, 4 to 5.6 and 12 to 18 us at 48 kHz with 1, 5 and 20 ms
+// of lookahead; the 8x detector roughly triples the analysis part.
 //
 // Threads: the constructor allocates every buffer for the longest lookahead (control thread).
 // set(), process(), reset() and reset_max() are wait-free: no allocation, lock, I/O or

@@ -1,6 +1,9 @@
 // Offline loudness: libebur128 in its exact mode (every 400 ms gating block and 3 s short-term
 // block kept), fed in steps of 100 ms so the momentary and short-term loudness can be read at
-// each step for the maxima and the curves.
+// each step for the maxima and the curves. True peak: the engine's detector (8x, 64 taps per
+// phase, see dsp/true_peak.hpp) rather than libebur128's 4x, 12-tap interpolator, which reads
+// material with much content near Nyquist several tenths of a dB low. (The one place this folder
+// uses an engine header: dsp/ is free of the rest of the engine.)
 #include "rtmix/loudness.hpp"
 
 #include <algorithm>
@@ -14,6 +17,8 @@
 #include <fmt/format.h>
 #include <sndfile.h>
 
+#include "dsp/true_peak.hpp"
+
 namespace rtmix {
 
 namespace {
@@ -21,8 +26,7 @@ namespace {
 constexpr double minus_infinity = -std::numeric_limits<double>::infinity();
 constexpr std::size_t file_chunk_frames = 4096;  // file frames read at a time
 
-constexpr int meter_mode = EBUR128_MODE_I | EBUR128_MODE_LRA | EBUR128_MODE_TRUE_PEAK | EBUR128_MODE_SAMPLE_PEAK |
-                           EBUR128_MODE_M | EBUR128_MODE_S;
+constexpr int meter_mode = EBUR128_MODE_I | EBUR128_MODE_LRA | EBUR128_MODE_SAMPLE_PEAK | EBUR128_MODE_M | EBUR128_MODE_S;
 
 /// Where each channel sits, by the channel count (the layouts loudness.hpp lists).
 int channel_role(unsigned channels, unsigned c) {
@@ -62,6 +66,22 @@ struct LoudnessMeter::State {
     double max_momentary = minus_infinity, max_short_term = minus_infinity;
     std::vector<float> momentary, short_term;
     std::vector<float> interleaved;   // one step's frames at most
+    std::vector<dsp::TruePeakDetector> detectors;  // one per channel
+    std::vector<float> peaks;                      // one step's estimates at most
+    float true_peak = 0.0f;                        // the largest estimate so far
+
+    /// The true peak including the samples still inside the detectors' latency: copies of the
+    /// detectors are fed silence, so the meter can go on taking audio afterwards.
+    float flushed_true_peak() const {
+        float p = true_peak;
+        std::vector<float> zeros(dsp::TruePeakDetector::latency_for(rate) + 1, 0.0f), est(zeros.size());
+        for (const dsp::TruePeakDetector& d : detectors) {
+            dsp::TruePeakDetector copy = d;
+            copy.process(zeros.data(), est.data(), static_cast<std::uint32_t>(zeros.size()));
+            for (float e : est) p = std::max(p, e);
+        }
+        return p;
+    }
 
     /// Reads the momentary and short-term loudness at the end of a step: the maxima and the curves.
     void read_step() {
@@ -91,6 +111,8 @@ LoudnessMeter::LoudnessMeter(double sample_rate, unsigned channels, bool keep_cu
     state_->keep_curve = keep_curve;
     state_->step_frames = (rate + 5) / 10;
     state_->interleaved.resize(state_->step_frames * channels);
+    state_->detectors.assign(channels, dsp::TruePeakDetector(sample_rate));
+    state_->peaks.resize(state_->step_frames);
 }
 
 LoudnessMeter::~LoudnessMeter() = default;
@@ -109,6 +131,10 @@ void LoudnessMeter::add(const float* const* channels, std::size_t frames) {
             for (std::size_t i = 0; i < n; ++i) s.interleaved[i * count + c] = src[i];
         }
         if (ebur128_add_frames_float(s.meter.get(), s.interleaved.data(), n) != EBUR128_SUCCESS) throw std::bad_alloc();
+        for (unsigned c = 0; c < count; ++c) {
+            s.detectors[c].process(channels[c] + done, s.peaks.data(), static_cast<std::uint32_t>(n));
+            for (std::size_t i = 0; i < n; ++i) s.true_peak = std::max(s.true_peak, s.peaks[i]);
+        }
         done += n;
         s.frames += n;
         s.into_step += n;
@@ -128,15 +154,15 @@ Loudness LoudnessMeter::result() const {
     l.range_lu = 0.0;
     if (ebur128_loudness_range(st, &l.range_lu) != EBUR128_SUCCESS) l.range_lu = 0.0;
     if (!std::isfinite(l.range_lu)) l.range_lu = 0.0;
-    double true_peak = 0.0, sample_peak = 0.0;
+    double sample_peak = 0.0;
     for (unsigned c = 0; c < s.channels; ++c) {
-        double tp = 0.0, sp = 0.0;
-        ebur128_true_peak(st, c, &tp);
+        double sp = 0.0;
         ebur128_sample_peak(st, c, &sp);
-        true_peak = std::max(true_peak, tp);
         sample_peak = std::max(sample_peak, sp);
     }
-    l.true_peak_dbtp = to_db(true_peak);
+    // The detector returns every sample exactly among its points, so this is never below the
+    // sample peak.
+    l.true_peak_dbtp = to_db(std::max(static_cast<double>(s.flushed_true_peak()), sample_peak));
     l.sample_peak_dbfs = to_db(sample_peak);
     l.max_momentary_lufs = s.max_momentary;
     l.max_short_term_lufs = s.max_short_term;

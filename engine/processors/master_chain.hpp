@@ -21,7 +21,7 @@
 // - loudness range (EBU Tech 3342): the short-term values, every 100 ms once 3 s have passed, in
 //   a second histogram; absolute gate -70 LUFS, relative gate -20 LU, then the 10th to 95th
 //   percentile, at bin centres (0.1 LU);
-// - true peak: dsp::TruePeakDetector per channel (4x oversampling below 96 kHz).
+// - true peak: dsp::TruePeakDetector per channel (8x oversampling).
 // A reset clears all of it in place.
 //
 // Threads: the constructor allocates (control side); apply(), process() and reset_meters() are

@@ -50,7 +50,7 @@ struct EngineOptions {
     /// Duration of the ramp that smooths every continuous parameter, in milliseconds.
     float smoothing_ms = 20.0f;
     /// Measure the master's loudness (BS.1770-4 / EBU R128) on the audio thread; see
-    /// Engine::master_loudness(). Costs a K-weighting filter and a 4x true-peak interpolator.
+    /// Engine::master_loudness(). Costs a K-weighting filter and an 8x true-peak interpolator.
     bool loudness_meter = true;
     /// Threads that run the mix: the audio thread (the one calling process()) and threads - 1
     /// workers that help it and sleep between blocks. 0: automatic: one per core the process may
@@ -109,7 +109,7 @@ struct MasterLoudness {
     float short_term_lufs;         ///< 3 s window
     float integrated_lufs;         ///< gated (EBU R128), in 0.1 LU steps
     float range_lu;                ///< loudness range (EBU Tech 3342); 0 until measurable
-    float true_peak_dbtp;          ///< highest true peak (4x oversampled), both channels
+    float true_peak_dbtp;          ///< highest true peak (8x oversampled), both channels
     float sample_peak_dbfs;        ///< highest sample peak, both channels
     float limiter_gain_reduction_db;      ///< the master limiter's gain reduction now (<= 0)
     float limiter_max_gain_reduction_db;  ///< its most gain reduction since the reset (<= 0)

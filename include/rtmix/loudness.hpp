@@ -36,7 +36,7 @@ namespace rtmix {
 struct Loudness {
     double integrated_lufs = 0;      ///< gated programme loudness; -infinity for silence
     double range_lu = 0;             ///< EBU Tech 3342 loudness range (0 when undefined)
-    double true_peak_dbtp = 0;       ///< max over channels, oversampled (BS.1770-4 Annex 2); -inf for silence
+    double true_peak_dbtp = 0;       ///< max over channels, 8x oversampled (BS.1770-4 Annex 2 asks 4x); -inf for silence
     double sample_peak_dbfs = 0;     ///< max |sample| over channels; -inf for silence
     double max_momentary_lufs = 0;   ///< highest 400 ms loudness, read every 100 ms; -inf for silence
     double max_short_term_lufs = 0;  ///< highest 3 s loudness, read every 100 ms; -inf for silence
