@@ -193,7 +193,7 @@ void limit(Limiter& lim, Signal& left, Signal& right) {
 
 /// 16-bit TPDF-dithered samples (the file writer's quantizer), read back as floats.
 Signal dithered16(const Signal& x, std::uint64_t seed) {
-    rtmix::files::Quantizer q(16, rtmix::files::DitherMode::tpdf, seed);
+    rtmix::files::Quantizer q(16, rtmix::files::DitherMode::tpdf, seed, 48000.0);  // TPDF: the rate plays no part
     Signal y(x.size());
     for (std::size_t i = 0; i < x.size(); ++i) y[i] = static_cast<float>(q.next(x[i]) / 32768.0);
     return y;
