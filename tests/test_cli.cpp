@@ -292,3 +292,124 @@ TEST_CASE("rtmix params lists every parameter with its value and range, and --js
         CHECK_THAT(r.err, Contains("params needs a session file"));
     }
 }
+
+namespace {
+
+/// Writes `seconds` of a 16-bit mono 440 Hz sine (amplitude 0.5) at 48 kHz as DIR/stems/NAME, then
+/// cuts the file after `kept_frames` frames of samples (the header still claims them all).
+std::filesystem::path write_truncated_wav(const TempDir& dir, const std::string& name, double seconds,
+                                          std::size_t kept_frames) {
+    const std::filesystem::path file = dir / "stems" / name;
+    test::write_audio(file, {test::sine(440.0, 48000.0, static_cast<std::size_t>(seconds * 48000), 0.5)}, 48000,
+                      SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    const std::string bytes = test::read_bytes(file);
+    const std::size_t data = bytes.find("data");
+    REQUIRE(data != std::string::npos);
+    std::filesystem::resize_file(file, data + 8 + 2 * kept_frames);
+    return file;
+}
+
+std::filesystem::path write_one_track_session(const TempDir& dir, const std::string& stem) {
+    test::write_text(dir / "session.toml", "[session]\nsample_rate = 48000\n\n[[track]]\nname = \"a\"\nfile = \"" + stem + "\"\n");
+    return dir / "session.toml";
+}
+
+}  // namespace
+
+TEST_CASE("a truncated stem is named with the length its header claims and the length found; --strict refuses it",
+          "[cli][damaged]") {
+    TempDir dir;
+    const auto stem = write_truncated_wav(dir, "cut.wav", 8.0, 33600).string();  // 8 s claimed, 0.7 s present
+    const auto session = write_one_track_session(dir, "stems/cut.wav").string();
+    const auto master = (dir / "master.wav").string();
+    const std::string warning = "track 'a': '" + stem + "' is truncated: its header claims 8.000 s (384000 frames), "
+                                "the file holds 0.700 s (33600 frames)";
+
+    SECTION("render: the warning in the summary, the audio that is there") {
+        const Result r = run_rtmix(dir, {"render", session, "-o", master, "--bits", "32f", "--tail", "0"});
+        CHECK(r.exit_code == 0);
+        CHECK_THAT(r.out, Contains("warning: " + warning));
+        const test::Audio out = test::read_audio(master);
+        CHECK(out.frames() == 33600);
+        CHECK(out.peak() > 0.3);
+    }
+    SECTION("check: the same warning") {
+        const Result r = run_rtmix(dir, {"check", session});
+        CHECK(r.exit_code == 0);
+        CHECK_THAT(r.out, Contains("warning: " + warning));
+        const Result json = run_rtmix(dir, {"check", session, "--json"});
+        CHECK_THAT(json.out, Contains("\"warnings\": [") && Contains("is truncated"));
+    }
+    SECTION("render --strict: an error, nothing written") {
+        const Result r = run_rtmix(dir, {"render", session, "-o", master, "--strict"});
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.err, Contains("(strict)") && Contains(warning));
+        CHECK_FALSE(std::filesystem::exists(master));
+        CHECK(test::folder_entries(dir.path()) == std::vector<std::string>{"io", "session.toml", "stems"});
+    }
+}
+
+TEST_CASE("a header-only stem says it is truncated; an empty stem and a session without tracks are refused by render",
+          "[cli][damaged]") {
+    TempDir dir;
+    const auto master = (dir / "master.wav").string();
+
+    SECTION("a header claiming 8 s and no samples") {
+        const auto stem = write_truncated_wav(dir, "hdr.wav", 8.0, 0).string();
+        const auto session = write_one_track_session(dir, "stems/hdr.wav").string();
+        const Result r = run_rtmix(dir, {"render", session, "-o", master});
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.err, Contains("'" + stem + "' is truncated: its header claims 8.000 s (384000 frames), the file holds no audio"));
+        CHECK_THAT(r.err, !Contains("unimplemented") && !Contains("not recognised"));
+        CHECK_FALSE(std::filesystem::exists(master));
+    }
+    SECTION("a header cut short") {
+        const auto stem = write_truncated_wav(dir, "hdr.wav", 1.0, 0).string();
+        std::filesystem::resize_file(stem, 30);  // inside the fmt chunk
+        const auto session = write_one_track_session(dir, "stems/hdr.wav").string();
+        const Result r = run_rtmix(dir, {"check", session});
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.err, Contains("'" + stem + "' is truncated: the file ends inside its WAV header (30 bytes)"));
+    }
+    SECTION("a stem of 0 frames: a note from check, a refusal from render") {
+        std::filesystem::create_directories(dir / "stems");
+        SF_INFO info{};
+        info.samplerate = 48000;
+        info.channels = 1;
+        info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+        SNDFILE* f = sf_open((dir / "stems/empty.wav").c_str(), SFM_WRITE, &info);  // closed with no samples
+        REQUIRE(f != nullptr);
+        sf_close(f);
+        const auto session = write_one_track_session(dir, "stems/empty.wav").string();
+        const std::string what = "track 'a': '" + (dir / "stems/empty.wav").string() + "' holds no audio (0 frames)";
+        const Result checked = run_rtmix(dir, {"check", session});
+        CHECK(checked.exit_code == 0);
+        CHECK_THAT(checked.out, Contains("note: " + what));
+        const Result r = run_rtmix(dir, {"render", session, "-o", master});
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.err, Contains(what));
+        CHECK_FALSE(std::filesystem::exists(master));
+    }
+    SECTION("a session with no tracks") {
+        test::write_text(dir / "session.toml", "[session]\nsample_rate = 48000\n\n[[bus]]\nname = \"verb\"\n");
+        const auto session = (dir / "session.toml").string();
+        const Result checked = run_rtmix(dir, {"check", session});
+        CHECK(checked.exit_code == 0);
+        CHECK_THAT(checked.out, Contains("note: the session has no tracks"));
+        const Result r = run_rtmix(dir, {"render", session, "-o", master});
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.err, Contains("nothing to render: '" + session + "' has no tracks"));
+        CHECK_FALSE(std::filesystem::exists(master));
+    }
+}
+
+TEST_CASE("a stem read from a pipe (/dev/stdin) is refused up front: it must be read twice", "[cli][damaged]") {
+    TempDir dir;
+    write_project(dir);
+    const auto session = write_one_track_session(dir, "/dev/stdin").string();
+    const std::string wav = test::read_bytes(dir / "stems/kick.wav");  // 4800 frames: fits a pipe's buffer
+    const Result r = test::run_rtmix_piped(dir, {"render", session, "-o", (dir / "master.wav").string()}, wav);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Contains("'/dev/stdin' is a pipe: a stem is read more than once"));
+    CHECK_FALSE(std::filesystem::exists(dir / "master.wav"));
+}

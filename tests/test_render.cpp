@@ -427,6 +427,22 @@ TEST_CASE("the master is written aside: a cancel or a failure never touches what
     }
 }
 
+TEST_CASE("a start at or past the end of the stems is refused, with or without a length", "[render][timing]") {
+    TempDir dir;
+    test::write_audio(dir / "stems/a.wav", {test::sine(1000.0, fs, 4800, 0.5)}, 48000);  // 0.1 s
+    const Session session = load_session(dir, "[[track]]\nname = \"a\"\nfile = \"stems/a.wav\"\n");
+    RenderOptions o = float_wav(dir / "master.wav");
+    o.start_s = GENERATE(0.1, 0.5);
+    const bool with_length = GENERATE(false, true);
+    if (with_length) o.length_s = 1.0;
+    INFO("start " << o.start_s << " s, " << (with_length ? "with" : "without") << " a length");
+    CHECK_THROWS_AS(render(session, o), RenderOptionsError);
+    CHECK_THROWS_WITH(render(session, o), Contains("nothing to render: the stems end at 0.100 s"));
+    CHECK(test::folder_entries(dir.path()) == std::vector<std::string>{"session.toml", "stems"});
+    o.start_s = 0.099;  // 4752 frames: 48 frames remain
+    CHECK(render(session, o).frames == (with_length ? 48000u : 48u));
+}
+
 TEST_CASE("effects ring out after the stems: until silence by default, or for exactly tail_s", "[render][tail]") {
     TempDir dir;
     // A 10 ms burst at the start of a 100 ms stem, sent to a short reverb.
@@ -464,6 +480,19 @@ sends = [ { bus = "verb", level_db = 0 } ]
         for (const auto& ch : out.channels) CHECK(db(test::peak(ch.data(), out.frames() - 256, out.frames())) < -80.0);
         // A 0.3 s RT60 falls 100 dB in 0.5 s: the file is not padded with seconds of silence.
         CHECK(out.frames() < 4800 + 48000);
+    }
+    SECTION("length_s without tail_s: exactly that long, the reverb cut where the length ends") {
+        RenderOptions o = float_wav(dir / "master.wav");
+        o.tail_s.reset();
+        o.length_s = 0.2;  // past the stem's 0.1 s, and still inside the reverb's ring
+        const RenderSummary summary = render(session, o);
+        const test::Audio out = test::read_audio(dir / "master.wav");
+        CHECK(out.frames() == 9600);
+        CHECK(summary.frames == 9600);
+        CHECK(db(test::peak(out.channels[0].data(), 9600 - 256, 9600)) > -80.0);  // it still rang there
+        o.tail_s = 0.1;  // a tail only when asked for
+        render(session, o);
+        CHECK(test::read_audio(dir / "master.wav").frames() == 9600 + 4800);
     }
     SECTION("tail_s = 0.5: exactly half a second more than the stems") {
         RenderOptions o = float_wav(dir / "master.wav");

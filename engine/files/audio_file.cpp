@@ -51,16 +51,82 @@ std::string describe_format(int format) {
     return std::string(major).append(sub);
 }
 
+/// What a WAV file's header says about its sample data, next to what the file holds.
+struct WavLayout {
+    bool riff = false;              // the file starts as a RIFF WAVE file
+    bool header_complete = false;   // the fmt chunk and the data chunk's header are there
+    std::uint64_t block_align = 0;  // bytes per frame
+    std::uint64_t claimed_bytes = 0, present_bytes = 0;  // of the data chunk
+    bool length_known = true;       // false: a streamed WAV (data size 0 or 0xFFFFFFFF)
+};
+
+std::uint32_t le32(const unsigned char* p) {
+    return p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
+}
+
+/// Reads the chunk headers of a RIFF WAVE file up to its data chunk (no samples).
+WavLayout wav_layout(const std::filesystem::path& path) {
+    WavLayout w;
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) return w;
+    unsigned char head[12];
+    if (std::fread(head, 1, 12, f) >= 4 && std::memcmp(head, "RIFF", 4) == 0) w.riff = true;
+    std::fseek(f, 0, SEEK_END);
+    const long size = std::ftell(f);
+    if (!w.riff || size < 12 || std::memcmp(head + 8, "WAVE", 4) != 0) {
+        std::fclose(f);
+        return w;
+    }
+    long pos = 12;
+    while (pos + 8 <= size) {
+        unsigned char chunk[24];
+        std::fseek(f, pos, SEEK_SET);
+        if (std::fread(chunk, 1, 8, f) != 8) break;
+        const std::uint32_t length = le32(chunk + 4);
+        // fmt: format tag, channels, rate, bytes per second, then the block align (bytes 12-13).
+        if (std::memcmp(chunk, "fmt ", 4) == 0 && std::fread(chunk + 8, 1, 16, f) == 16)
+            w.block_align = static_cast<std::uint64_t>(chunk[8 + 12]) | (static_cast<std::uint64_t>(chunk[8 + 13]) << 8);
+        if (std::memcmp(chunk, "data", 4) == 0) {
+            w.header_complete = w.block_align > 0;
+            w.claimed_bytes = length;
+            w.length_known = length != 0 && length != 0xFFFFFFFFu;
+            w.present_bytes = static_cast<std::uint64_t>(size - pos - 8);
+            break;
+        }
+        pos += 8 + static_cast<long>(length + (length & 1u));
+    }
+    std::fclose(f);
+    return w;
+}
+
 SNDFILE* open_for_reading(const std::filesystem::path& path, SF_INFO& info) {
     std::error_code ec;
-    if (!std::filesystem::exists(path, ec))
+    const std::filesystem::file_status status = std::filesystem::status(path, ec);
+    if (!std::filesystem::exists(status))
         throw FileError(fmt::format("audio file not found: '{}'", path.string()));
-    if (std::filesystem::is_directory(path, ec))
+    if (std::filesystem::is_directory(status))
         throw FileError(fmt::format("'{}' is a folder, not an audio file", path.string()));
+    // A stem is read more than once (when the session loads, then by every render pass and every
+    // locate), so it must be a file that can be read again: a pipe or a device cannot.
+    if (!std::filesystem::is_regular_file(status)) {
+        const char* what = std::filesystem::is_fifo(status)             ? "a pipe"
+                           : std::filesystem::is_character_file(status) ? "a character device (a terminal, a pipe's end, ...)"
+                           : std::filesystem::is_socket(status)         ? "a socket"
+                                                                        : "not a regular file";
+        throw FileError(fmt::format("'{}' is {}: a stem is read more than once (when the session loads, then to "
+                                    "render), so it must be a regular file; save the audio to a file first",
+                                    path.string(), what));
+    }
     info = SF_INFO{};
     SNDFILE* f = sf_open(path.c_str(), SFM_READ, &info);
-    if (f == nullptr)
-        throw FileError(fmt::format("cannot read audio file '{}': {}", path.string(), sf_strerror(nullptr)));
+    if (f == nullptr) {
+        const std::string why = sf_strerror(nullptr);
+        const WavLayout w = wav_layout(path);
+        if (w.riff && !w.header_complete)
+            throw FileError(fmt::format("'{}' is truncated: the file ends inside its WAV header ({} bytes)", path.string(),
+                                        std::filesystem::file_size(path, ec)));
+        throw FileError(fmt::format("cannot read audio file '{}': {}", path.string(), why));
+    }
     return f;
 }
 
@@ -81,6 +147,12 @@ Stem probe(const std::filesystem::path& path) {
     s.sample_rate = info.samplerate;
     s.frames = static_cast<std::uint64_t>(std::max<sf_count_t>(info.frames, 0));
     s.format = describe_format(info.format);
+    const int major = info.format & SF_FORMAT_TYPEMASK;
+    if (major == SF_FORMAT_WAV || major == SF_FORMAT_WAVEX) {
+        const WavLayout w = wav_layout(path);
+        if (w.header_complete && w.length_known && w.present_bytes < w.claimed_bytes)
+            s.claimed_frames = w.claimed_bytes / w.block_align;
+    }
     return s;
 }
 

@@ -60,6 +60,30 @@ void check_options(const RenderOptions& o) {
         throw RenderOptionsError("FLAC stores integer samples: use 16 or 24 bits");
 }
 
+/// A session that has nothing to play is refused, as are damaged stems when the render is strict.
+void check_inputs(const Session& session, const RenderOptions& o) {
+    bool any_track = false;
+    for (const SessionStrip& s : session.strips()) {
+        if (s.kind != Kind::track) continue;
+        any_track = true;
+        if (s.live() || s.stem.frames > 0) continue;
+        if (s.stem.claimed_frames > 0)
+            throw RenderOptionsError(fmt::format("track '{}': '{}' is truncated: its header claims {:.3f} s ({} frames), the "
+                                                 "file holds no audio", s.name, s.stem.path.string(),
+                                                 static_cast<double>(s.stem.claimed_frames) / s.stem.sample_rate,
+                                                 s.stem.claimed_frames));
+        throw RenderOptionsError(fmt::format("track '{}': '{}' holds no audio (0 frames): give the track a stem with audio "
+                                             "or remove it", s.name, s.stem.path.string()));
+    }
+    if (!any_track)
+        throw RenderOptionsError(fmt::format("nothing to render: '{}' has no tracks", session.file().string()));
+    if (o.strict && !session.warnings().empty()) {
+        std::string why = "damaged input refused (strict): " + session.warnings().front();
+        for (std::size_t i = 1; i < session.warnings().size(); ++i) why += "; " + session.warnings()[i];
+        throw RenderOptionsError(why);
+    }
+}
+
 /// The engine of a render: the renderer measures the loudness of what it writes itself (exactly,
 /// where the engine's real-time meter works in 0.1 LU steps), so the engine's meter stays off.
 EngineOptions offline_options(const Session& session, const RenderOptions& options) {
@@ -117,10 +141,11 @@ public:
     RenderSummary run(files::AsideWriter* writer) {
         const auto started = std::chrono::steady_clock::now();
         const std::int64_t start = to_frames(options_.start_s, rate_);
-        const std::int64_t end = options_.length_s ? start + std::max<std::int64_t>(1, to_frames(*options_.length_s, rate_)) : end_;
-        if (end <= start)
+        // One rule, with or without a length: the render starts before the last stem ends.
+        if (start >= end_)
             throw RenderOptionsError(fmt::format("nothing to render: the stems end at {:.3f} s, the render starts at {:.3f} s",
                                           static_cast<double>(end_) / rate_, options_.start_s));
+        const std::int64_t end = options_.length_s ? start + std::max<std::int64_t>(1, to_frames(*options_.length_s, rate_)) : end_;
         // A render from `start` runs the session from time 0 and keeps what comes from `start`
         // on: what sounded before (a reverb's tail, a compressor's envelope, a delay's repeats)
         // sounds into it, so the span is the same samples as the same span of a full render.
@@ -176,7 +201,8 @@ public:
         }
         summary.notes = session_.notes();
         collect_events();
-        summary.warnings = warnings_;
+        summary.warnings = session_.warnings();  // damaged inputs first
+        summary.warnings.insert(summary.warnings.end(), warnings_.begin(), warnings_.end());
         if (summary.clipped_samples > 0)
             summary.warnings.push_back(fmt::format("the master peaks at {:+.1f} dBFS: {} samples were clipped to full scale",
                                                    summary.master_peak_dbfs, summary.clipped_samples));
@@ -219,8 +245,10 @@ private:
             throw RenderError(fmt::format("render cancelled; '{}' was not written", options_.output.string()));
     }
 
-    /// Effects ring out after the stems: for `tail_s`, or until the master stays silent.
+    /// Effects ring out after the stems: for `tail_s`, or until the master stays silent. A render
+    /// of a given length has no tail unless `tail_s` asks for one.
     void tail(files::AsideWriter* writer, RenderProgress& progress) {
+        if (options_.length_s && !options_.tail_s) return;
         if (options_.tail_s) {
             for (std::int64_t left = to_frames(*options_.tail_s, rate_); left > 0;) {
                 const auto n = static_cast<std::uint32_t>(std::min<std::int64_t>(block_, left));
@@ -454,6 +482,7 @@ RenderSummary normalized(const Session& session, const RenderOptions& options, c
 
 RenderSummary render(const Session& session, const RenderOptions& options) {
     check_options(options);
+    check_inputs(session, options);
     if (dither_mode(options) == files::DitherMode::shaped && !files::shaped_dither_designed(session.sample_rate()))
         throw RenderOptionsError(fmt::format("noise-shaped dither has designs for {:g} to {:g} Hz only, not the session's "
                                              "{:g} Hz: use TPDF dither (--dither tpdf)", files::shaped_dither_min_rate,

@@ -2,7 +2,7 @@
 // checks the session file, rtmix::render() renders it; this file parses arguments and prints.
 //
 //   rtmix render SESSION -o OUT [--format wav|flac|aiff] [--bits 16|24|32f] [--set PATH=VALUE]...
-//                [--start TIME] [--length TIME] [--tail TIME] [--json]
+//                [--start TIME] [--length TIME] [--tail TIME] [--json] [--strict]
 //                [--loudness PRESET | --target-lufs X] [--ceiling-dbtp Y] [--dither none|tpdf|shaped]
 //   rtmix check SESSION [--json]
 //   rtmix params SESSION [--json] [FILTER]
@@ -55,10 +55,13 @@ render options:
   --set PATH=VALUE        override a value of the session, e.g. --set track.vox.gain_db=-2
                           (repeatable; any parameter path, or track.NAME.offset_ms)
   --start TIME            start the render this far into the session (seconds or m:ss)
-  --length TIME           render this much of the session (default: to the end of the last stem)
-  --tail TIME             let effects ring this long after the end (default: until silence)
+  --length TIME           render exactly this much of the session (default: to the end of the
+                          last stem, then the tail)
+  --tail TIME             let effects ring this long after the end (default: until silence;
+                          with --length: none)
   --threads N             threads that run the mix (default 0: one per usable core; 1: one)
   --json                  print the summary as JSON on stdout
+  --strict                refuse damaged inputs (a truncated stem) instead of warning
 
 mastering (render):
   --loudness PRESET       normalize to a preset: streaming (-14 LUFS, -1 dBTP), apple (-16, -1),
@@ -157,6 +160,7 @@ RenderArgs parse_render(const std::vector<std::string_view>& args) {
         else if (a == "--length") r.options.length_s = parse_time(a, value());
         else if (a == "--tail") r.options.tail_s = parse_time(a, value());
         else if (a == "--json") r.json = true;
+        else if (a == "--strict") r.options.strict = true;
         else if (a == "--loudness") r.loudness_preset = value();
         else if (a == "--threads") {
             const double n = parse_number(a, value(), 0, 256, "threads");

@@ -259,6 +259,7 @@ std::string check_text(const Session& session, std::uint32_t latency_frames) {
         out += fmt::format("loudness target: {:.1f} LUFS, true peak under {:.1f} dBTP{} (renders drive the master limiter)\n",
                            t->target_lufs, t->ceiling_dbtp, t->preset.empty() ? "" : " (" + t->preset + ")");
     for (const std::string& n : session.notes()) out += "note: " + n + "\n";
+    for (const std::string& w : session.warnings()) out += "warning: " + w + "\n";
     return out;
 }
 
@@ -294,9 +295,9 @@ std::string check_json(const Session& session, std::uint32_t latency_frames) {
         target = fmt::format("{{\"preset\": {}, \"target_lufs\": {:.2f}, \"ceiling_dbtp\": {:.2f}}}",
                              t->preset.empty() ? std::string("null") : json_string(t->preset), t->target_lufs, t->ceiling_dbtp);
     return fmt::format("{{\n  \"session\": {},\n  \"sample_rate\": {:.0f},\n  \"block_frames\": {},\n  \"latency_frames\": {},\n"
-                       "  \"loudness_target\": {},\n  \"strips\": [{}\n  ],\n  \"notes\": {}\n}}\n",
+                       "  \"loudness_target\": {},\n  \"strips\": [{}\n  ],\n  \"notes\": {},\n  \"warnings\": {}\n}}\n",
                        json_string(session.file().string()), session.sample_rate(), session.block_frames(), latency_frames,
-                       target, strips, json_strings(session.notes()));
+                       target, strips, json_strings(session.notes()), json_strings(session.warnings()));
 }
 
 }  // namespace rtmix::cli

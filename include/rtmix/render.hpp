@@ -69,9 +69,11 @@ struct RenderOptions {
     /// that span of a full render.
     double start_s = 0.0;
     /// How much of the timeline to render, in seconds; by default up to the end of the last stem.
+    /// A length is exact: the file holds that many seconds (no tail unless `tail_s` asks for one).
+    /// `start_s` must lie before the end of the last stem, with or without a length.
     std::optional<double> length_s;
     /// How long effects ring out after that, in seconds; by default until the master is silent
-    /// (below -100 dBFS for `silence_window_s`), at most `max_tail_s`.
+    /// (below -100 dBFS for `silence_window_s`), at most `max_tail_s`; with `length_s`, none.
     std::optional<double> tail_s;
     double max_tail_s = 60.0;
     /// Threads that run the mix (EngineOptions::threads; workers at normal priority, like this
@@ -79,6 +81,9 @@ struct RenderOptions {
     /// thread alone. The file is the same bit for bit either way.
     std::uint32_t threads = 0;
     double silence_window_s = 2.5;  ///< longer than the longest delay time (2 s)
+    /// Refuse damaged inputs (Session::warnings(): a truncated stem) instead of rendering them
+    /// with a warning in the summary.
+    bool strict = false;
     /// Called after every block; return false to cancel (the render then throws RenderError).
     std::function<bool(const RenderProgress&)> progress;
 };
