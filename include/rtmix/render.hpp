@@ -46,14 +46,24 @@ struct RenderProgress {
 };
 
 struct RenderOptions {
-    enum class Format { wav, flac, aiff };
+    /// wav, flac, aiff; Ogg Vorbis, Ogg Opus (8 to 48 kHz sessions only) and MP3, which are lossy
+    /// and take float samples (`sample` and `dither` do not apply); f32, headerless 32-bit float
+    /// little-endian samples, interleaved (raw, as sox's `-t f32`).
+    enum class Format { wav, flac, aiff, ogg, opus, mp3, f32 };
     enum class Sample { int16, int24, float32 };
     /// Dither for integer files (float files are never dithered): none (rounding), tpdf
     /// (triangular, 2 LSB peak to peak) or shaped (TPDF inside a noise-shaping loop designed for the
     /// rate: the noise follows the threshold of hearing; 44.1 to 96 kHz, refused at other rates).
     enum class Dither { none, tpdf, shaped };
 
+    /// The file to write: a regular file (or a new name) is written aside and renamed over it
+    /// when complete (through a symbolic link: the file it points to, in that file's folder). A
+    /// FIFO or a character device is written through, never replaced, and so is the standard
+    /// output, named "-" or "/dev/stdout": WAV then has unknown lengths in its header (filled in
+    /// when it is a regular file), AIFF is refused. The session file and its stems are refused.
     std::filesystem::path output;
+    /// Refuse to replace an existing output file (checked before the render and at the rename).
+    bool no_clobber = false;
     Format format = Format::wav;
     Sample sample = Sample::int24;
     Dither dither = Dither::tpdf;
@@ -105,7 +115,14 @@ struct NormalizationSummary {
 };
 
 struct RenderSummary {
+    /// The file to write: a regular file (or a new name) is written aside and renamed over it
+    /// when complete (through a symbolic link: the file it points to, in that file's folder). A
+    /// FIFO or a character device is written through, never replaced, and so is the standard
+    /// output, named "-" or "/dev/stdout": WAV then has unknown lengths in its header (filled in
+    /// when it is a regular file), AIFF is refused. The session file and its stems are refused.
     std::filesystem::path output;
+    /// Refuse to replace an existing output file (checked before the render and at the rename).
+    bool no_clobber = false;
     double sample_rate = 0;
     std::uint64_t frames = 0;        ///< frames written
     double seconds = 0;              ///< length of the file
