@@ -841,3 +841,22 @@ TEST_CASE("the session file and the stems are refused as outputs, also through a
     CHECK(test::read_bytes(dir / "stems/a.wav") == stem_bytes);
     CHECK(test::folder_entries(dir / "stems") == std::vector<std::string>{"a.wav"});
 }
+
+TEST_CASE("an output that is a link to an open descriptor (/dev/stderr's kind) is written through that file",
+          "[render][output]") {
+    TempDir dir;
+    test::write_audio(dir / "stems/a.wav", {test::sine(1000.0, fs, 4800, 0.5)}, 48000);
+    const Session session = load_session(dir, "[[track]]\nname = \"a\"\nfile = \"stems/a.wav\"\n");
+    const int fd = ::open((dir / "redirected.wav").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    REQUIRE(fd >= 0);
+    struct stat before {};
+    REQUIRE(::fstat(fd, &before) == 0);
+    std::filesystem::create_symlink("/proc/self/fd/" + std::to_string(fd), dir / "fd.wav");
+    render(session, float_wav(dir / "fd.wav"));
+    ::close(fd);
+    struct stat after {};
+    REQUIRE(::stat((dir / "redirected.wav").c_str(), &after) == 0);
+    CHECK(after.st_ino == before.st_ino);  // the same file, written through, not replaced
+    CHECK(test::read_audio(dir / "redirected.wav").frames() == 4800);  // its header's lengths filled in
+    CHECK(std::filesystem::is_symlink(std::filesystem::symlink_status(dir / "fd.wav")));
+}

@@ -455,6 +455,13 @@ OutputTarget resolve_output(const std::filesystem::path& destination) {
         const std::filesystem::path target = std::filesystem::read_symlink(p, ec);
         if (ec) throw FileError(fmt::format("cannot write '{}': {}", destination.string(), ec.message()));
         p = target.is_absolute() ? target : p.parent_path() / target;
+        // A descriptor's link (/dev/stderr -> /proc/self/fd/2) names an open file, not a place to
+        // write aside: it is written through, as the descriptor would be.
+        if (p.string().starts_with("/proc/")) {
+            t.kind = OutputTarget::Kind::stream;
+            t.what = "an open file descriptor";
+            return t;
+        }
     }
     t.file = p;
     return t;

@@ -208,7 +208,7 @@ RenderArgs parse_render(const std::vector<std::string_view>& args) {
     const std::string_view ext = name.find('.', 1) == std::string::npos ? std::string_view{} : lowercase_extension(out, ext_buffer);
     std::error_code ec;
     const auto status = std::filesystem::status(r.options.output, ec);
-    const bool stream = out == "-" || out == "/dev/stdout" ||
+    const bool stream = out == "-" || out.starts_with("/dev/") || out.starts_with("/proc/") ||
                         (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status) &&
                          !std::filesystem::is_directory(status));
     std::string_view f;
