@@ -342,6 +342,9 @@ TEST_CASE("a truncated stem is named with the length its header claims and the l
         CHECK_THAT(r.out, Contains("warning: " + warning));
         const Result json = run_rtmix(dir, {"check", session, "--json"});
         CHECK_THAT(json.out, Contains("\"warnings\": [") && Contains("is truncated"));
+        const Result strict = run_rtmix(dir, {"check", session, "--strict"});
+        CHECK(strict.exit_code == 2);
+        CHECK_THAT(strict.err, Contains("(strict): " + warning));
     }
     SECTION("render --strict: an error, nothing written") {
         const Result r = run_rtmix(dir, {"render", session, "-o", master, "--strict"});

@@ -555,42 +555,56 @@ AsideWriter::AsideWriter(const std::filesystem::path& destination, Container for
 
     int fd = -1;
     if (stream) {
-        if (hold) {  // an unnamed temporary file, copied to the stream by commit()
-            std::error_code ec;
-            const std::filesystem::path tmp = std::filesystem::temp_directory_path(ec);
-            hold_fd_ = ::open((ec ? std::filesystem::path("/tmp") : tmp).c_str(), O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
-            if (hold_fd_ < 0) throw FileError(fmt::format("cannot make a temporary file for '{}': {}", name, std::strerror(errno)));
-            fd = hold_fd_;
-        } else {
-            open_stream();
-            fd = stream_fd_;
-        }
-        const std::uint32_t bits = sample == Encoding::int16 ? 16 : sample == Encoding::int24 ? 24 : 32;
-        frame_bytes_ = 2 * bits / 8;
-        raw_fd_ = fd;
-        if (format == Container::wav) {
-            // RIFF, fmt (PCM or IEEE float), data: 44 bytes, the lengths unknown (0xFFFFFFFF, as
-            // streaming tools write them); finish_wav_header() fills them in where it can.
-            unsigned char h[44] = {};
-            std::memcpy(h, "RIFF", 4);
-            write_le32(h + 4, 0xFFFFFFFFu);
-            std::memcpy(h + 8, "WAVEfmt ", 8);
-            write_le32(h + 16, 16);
-            put_le16(h + 20, sample == Encoding::float32 ? 3 : 1);
-            put_le16(h + 22, 2);
-            write_le32(h + 24, static_cast<std::uint32_t>(info.samplerate));
-            write_le32(h + 28, static_cast<std::uint32_t>(info.samplerate) * frame_bytes_);
-            put_le16(h + 32, frame_bytes_);
-            put_le16(h + 34, bits);
-            std::memcpy(h + 36, "data", 4);
-            write_le32(h + 40, 0xFFFFFFFFu);
-            header_at_ = ::lseek(fd, 0, SEEK_CUR);  // -1 on a pipe
-            write_all(fd, h, sizeof h, name);
-        }
-        if (!raw_) {
-            file_ = sf_open_fd(fd, SFM_WRITE, &info, SF_FALSE);
-            if (file_ == nullptr)
-                throw FileError(fmt::format("cannot write '{}' ({}): {}", name, target_.what, sf_strerror(nullptr)));
+        try {
+            if (hold) {  // an unnamed temporary file, copied to the stream by commit()
+                std::error_code ec;
+                const std::filesystem::path tmp = std::filesystem::temp_directory_path(ec);
+                const std::filesystem::path folder = ec ? std::filesystem::path("/tmp") : tmp;
+                hold_fd_ = ::open(folder.c_str(), O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
+                if (hold_fd_ < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {  // no O_TMPFILE there
+                    std::string pattern = (folder / "rtmix-XXXXXX").string();
+                    hold_fd_ = ::mkostemp(pattern.data(), O_CLOEXEC);
+                    if (hold_fd_ >= 0) ::unlink(pattern.c_str());
+                }
+                if (hold_fd_ < 0)
+                    throw FileError(fmt::format("cannot make a temporary file for '{}': {}", name, std::strerror(errno)));
+                fd = hold_fd_;
+            } else {
+                open_stream();
+                fd = stream_fd_;
+            }
+            const std::uint32_t bits = sample == Encoding::int16 ? 16 : sample == Encoding::int24 ? 24 : 32;
+            frame_bytes_ = 2 * bits / 8;
+            raw_fd_ = fd;
+            if (format == Container::wav) {
+                // RIFF, fmt (PCM or IEEE float), data: 44 bytes, the lengths unknown (0xFFFFFFFF, as
+                // streaming tools write them); finish_wav_header() fills them in where it can.
+                unsigned char h[44] = {};
+                std::memcpy(h, "RIFF", 4);
+                write_le32(h + 4, 0xFFFFFFFFu);
+                std::memcpy(h + 8, "WAVEfmt ", 8);
+                write_le32(h + 16, 16);
+                put_le16(h + 20, sample == Encoding::float32 ? 3 : 1);
+                put_le16(h + 22, 2);
+                write_le32(h + 24, static_cast<std::uint32_t>(info.samplerate));
+                write_le32(h + 28, static_cast<std::uint32_t>(info.samplerate) * frame_bytes_);
+                put_le16(h + 32, frame_bytes_);
+                put_le16(h + 34, bits);
+                std::memcpy(h + 36, "data", 4);
+                write_le32(h + 40, 0xFFFFFFFFu);
+                header_at_ = ::lseek(fd, 0, SEEK_CUR);  // -1 on a pipe
+                write_all(fd, h, sizeof h, name);
+            }
+            if (!raw_) {
+                file_ = sf_open_fd(fd, SFM_WRITE, &info, SF_FALSE);
+                if (file_ == nullptr)
+                    throw FileError(fmt::format("cannot write '{}' ({}): {}", name, target_.what, sf_strerror(nullptr)));
+            }
+        } catch (...) {  // no destructor runs: close what was opened
+            if (file_ != nullptr) sf_close(file_);
+            if (hold_fd_ >= 0) ::close(hold_fd_);
+            if (stream_fd_ > STDERR_FILENO) ::close(stream_fd_);
+            throw;
         }
     } else {
         destination_ = target_.file;

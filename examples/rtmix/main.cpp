@@ -5,7 +5,7 @@
 //                [--set PATH=VALUE]...
 //                [--start TIME] [--length TIME] [--tail TIME] [--json] [--strict]
 //                [--loudness PRESET | --target-lufs X] [--ceiling-dbtp Y] [--dither none|tpdf|shaped]
-//   rtmix check SESSION [--json]
+//   rtmix check SESSION [--json] [--strict]
 //   rtmix params SESSION [--json] [FILTER]
 //   rtmix analyze FILE... [--json] [--plot OUT.png|OUT.svg]
 //
@@ -44,7 +44,8 @@ constexpr int exit_render = rtmix::cli::exit_failure;
 
 constexpr const char* usage_text = R"(usage:
   rtmix render SESSION -o OUT [options]   mix the session's stems into a master file
-  rtmix check SESSION [--json]            validate the session, print its routing and latency
+  rtmix check SESSION [--json] [--strict] validate the session, print its routing and latency
+                                          (--strict: a damaged stem is an error)
   rtmix params SESSION [--json] [FILTER]  list every parameter: value, range, unit, description
   rtmix analyze FILE... [options]         measure loudness (EBU R128): integrated, range, true peak
   rtmix play SESSION [options]            play the session live (JACK or PortAudio), with a console
@@ -311,15 +312,20 @@ int run_render(const std::vector<std::string_view>& args) {
 
 int run_check(const std::vector<std::string_view>& args) {
     std::string file;
-    bool json = false;
+    bool json = false, strict = false;
     for (const std::string_view a : args) {
         if (a == "--json") json = true;
+        else if (a == "--strict") strict = true;
         else if (a.starts_with("-") && a.size() > 1) throw UsageError{fmt::format("unknown option '{}'", a)};
         else if (file.empty()) file = a;
         else throw UsageError{fmt::format("unexpected argument '{}'", a)};
     }
     if (file.empty()) throw UsageError{"check needs a session file"};
     const rtmix::Session session = rtmix::Session::load(file);
+    if (strict && !session.warnings().empty()) {
+        for (const std::string& w : session.warnings()) fmt::print(stderr, "rtmix: damaged input refused (strict): {}\n", w);
+        return exit_usage;
+    }
     rtmix::EngineOptions options = session.engine_options();
     options.threads = 1;  // only to ask the latency: no worker threads
     rtmix::Engine engine(options);
