@@ -319,7 +319,7 @@ std::filesystem::path write_one_track_session(const TempDir& dir, const std::str
 
 }  // namespace
 
-TEST_CASE("a truncated stem is named with the length its header claims and the length found; --strict refuses it",
+TEST_CASE("a truncated stem is named with the length its header claims and the length found, and --strict refuses it",
           "[cli][damaged]") {
     TempDir dir;
     const auto stem = write_truncated_wav(dir, "cut.wav", 8.0, 33600).string();  // 8 s claimed, 0.7 s present
@@ -355,7 +355,7 @@ TEST_CASE("a truncated stem is named with the length its header claims and the l
     }
 }
 
-TEST_CASE("a header-only stem says it is truncated; an empty stem and a session without tracks are refused by render",
+TEST_CASE("a header-only stem says it is truncated, and an empty stem and a session without tracks are refused by render",
           "[cli][damaged]") {
     TempDir dir;
     const auto master = (dir / "master.wav").string();
@@ -505,7 +505,7 @@ TEST_CASE("rtmix render -o - streams the master to stdout, the summary to stderr
     for (const std::string& entry : test::folder_entries(dir.path())) CHECK_FALSE(entry.ends_with(".partial"));
 }
 
-TEST_CASE("rtmix render refuses the session file and its stems as outputs; -n keeps an existing file, -y replaces it",
+TEST_CASE("rtmix render refuses the session file and its stems as outputs, -n keeps an existing file, -y replaces it",
           "[cli][output]") {
     TempDir dir;
     const auto session = write_project(dir).string();
@@ -592,7 +592,7 @@ TEST_CASE("rtmix render refuses an output it cannot tell the format of, naming t
     CHECK((test::read_audio(dir / name).format & SF_FORMAT_TYPEMASK) == SF_FORMAT_FLAC);
 }
 
-TEST_CASE("a killed render leaves its hidden partial file; the next render to that name removes it", "[cli][output]") {
+TEST_CASE("a killed render leaves its hidden partial file, and the next render to that name removes it", "[cli][output]") {
     TempDir dir;
     const auto session = write_project(dir).string();
     const auto master = dir / "master.wav";
@@ -611,7 +611,7 @@ TEST_CASE("a killed render leaves its hidden partial file; the next render to th
         posix_spawn_file_actions_destroy(&actions);
         const std::string partial = ".master.wav." + std::to_string(pid) + "-0.partial";
         bool seen = false;
-        for (int i = 0; i < 500 && !seen; ++i) {
+        for (int i = 0; i < 2000 && !seen; ++i) {  // up to 20 s: a sanitizer build starts slowly
             seen = std::filesystem::exists(dir / partial);
             if (!seen) ::usleep(10000);
         }

@@ -738,7 +738,7 @@ private:
 
 }  // namespace
 
-TEST_CASE("an output that is a symbolic link replaces the file it points to, in that file's folder; the link stays",
+TEST_CASE("an output that is a symbolic link replaces the file it points to, in that file's folder, and the link stays",
           "[render][aside][output]") {
     TempDir dir;
     test::write_audio(dir / "stems/a.wav", {test::sine(1000.0, fs, 4800, 0.5)}, 48000);
