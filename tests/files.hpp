@@ -127,4 +127,24 @@ inline Audio read_audio(const std::filesystem::path& file) {
     return a;
 }
 
+/// Decodes `bytes` (an audio file, perhaps streamed: a FLAC or WAV stream that does not know its
+/// length) by writing them to `file` and reading that back to its end.
+inline Audio decode_audio(const std::filesystem::path& file, const std::string& bytes) {
+    write_text(file, bytes);
+    SF_INFO info{};
+    SNDFILE* f = sf_open(file.c_str(), SFM_READ, &info);
+    if (f == nullptr) throw std::runtime_error("cannot decode " + file.string() + ": " + sf_strerror(nullptr));
+    Audio a;
+    a.format = info.format;
+    a.sample_rate = info.samplerate;
+    a.channels.resize(static_cast<std::size_t>(info.channels));
+    std::vector<float> chunk(4096 * a.channels.size());
+    for (sf_count_t n; (n = sf_readf_float(f, chunk.data(), 4096)) > 0;)
+        for (sf_count_t i = 0; i < n; ++i)
+            for (std::size_t c = 0; c < a.channels.size(); ++c)
+                a.channels[c].push_back(chunk[static_cast<std::size_t>(i) * a.channels.size() + c]);
+    sf_close(f);
+    return a;
+}
+
 }  // namespace rtmix::test

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -71,6 +72,57 @@ inline Result run_rtmix(const TempDir& dir, const std::vector<std::string>& args
     Result r;
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     r.out = test::read_bytes(out_file);
+    r.err = test::read_bytes(err_file);
+    return r;
+}
+
+/// Runs `rtmix` with `args`, its stdin and stdout pipes: `input` is written to stdin (then
+/// closed), stdout is read from the pipe until the program closes it; stderr goes to DIR/io/stderr.
+inline Result run_rtmix_piped(const TempDir& dir, const std::vector<std::string>& args, const std::string& input = {}) {
+    std::filesystem::create_directories(dir / "io");
+    const std::string err_file = (dir / "io/stderr").string();
+    int in_pipe[2], out_pipe[2];
+    REQUIRE(::pipe2(in_pipe, O_CLOEXEC) == 0);
+    REQUIRE(::pipe2(out_pipe, O_CLOEXEC) == 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
+    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+    posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    std::vector<char*> argv;
+    std::string program = RTMIX_CLI;
+    argv.push_back(program.data());
+    std::vector<std::string> copies = args;
+    for (std::string& a : copies) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    const int spawned = posix_spawn(&pid, RTMIX_CLI, &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(in_pipe[0]);
+    ::close(out_pipe[1]);
+    REQUIRE(spawned == 0);
+    // The input first (small: it fits the pipe's buffer, or the program reads it), then stdout.
+    struct sigaction ignore {}, saved {};
+    ignore.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ignore, &saved);  // the program may exit without reading its input
+    for (std::size_t done = 0; done < input.size();) {
+        const ssize_t n = ::write(in_pipe[1], input.data() + done, input.size() - done);
+        if (n <= 0) break;
+        done += static_cast<std::size_t>(n);
+    }
+    ::close(in_pipe[1]);
+    sigaction(SIGPIPE, &saved, nullptr);
+    Result r;
+    char buffer[65536];
+    for (ssize_t n; (n = ::read(out_pipe[0], buffer, sizeof buffer)) != 0;) {
+        if (n < 0 && errno == EINTR) continue;
+        REQUIRE(n > 0);
+        r.out.append(buffer, static_cast<std::size_t>(n));
+    }
+    ::close(out_pipe[0]);
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     r.err = test::read_bytes(err_file);
     return r;
 }

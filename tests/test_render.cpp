@@ -3,11 +3,17 @@
 // format, writing aside, the effects' tail and the summary's figures.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <random>
 #include <cmath>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "files.hpp"
@@ -427,6 +433,22 @@ TEST_CASE("the master is written aside: a cancel or a failure never touches what
     }
 }
 
+TEST_CASE("a start at or past the end of the stems is refused, with or without a length", "[render][timing]") {
+    TempDir dir;
+    test::write_audio(dir / "stems/a.wav", {test::sine(1000.0, fs, 4800, 0.5)}, 48000);  // 0.1 s
+    const Session session = load_session(dir, "[[track]]\nname = \"a\"\nfile = \"stems/a.wav\"\n");
+    RenderOptions o = float_wav(dir / "master.wav");
+    o.start_s = GENERATE(0.1, 0.5);
+    const bool with_length = GENERATE(false, true);
+    if (with_length) o.length_s = 1.0;
+    INFO("start " << o.start_s << " s, " << (with_length ? "with" : "without") << " a length");
+    CHECK_THROWS_AS(render(session, o), RenderOptionsError);
+    CHECK_THROWS_WITH(render(session, o), Contains("nothing to render: the stems end at 0.100 s"));
+    CHECK(test::folder_entries(dir.path()) == std::vector<std::string>{"session.toml", "stems"});
+    o.start_s = 0.099;  // 4752 frames: 48 frames remain
+    CHECK(render(session, o).frames == (with_length ? 48000u : 48u));
+}
+
 TEST_CASE("effects ring out after the stems: until silence by default, or for exactly tail_s", "[render][tail]") {
     TempDir dir;
     // A 10 ms burst at the start of a 100 ms stem, sent to a short reverb.
@@ -464,6 +486,19 @@ sends = [ { bus = "verb", level_db = 0 } ]
         for (const auto& ch : out.channels) CHECK(db(test::peak(ch.data(), out.frames() - 256, out.frames())) < -80.0);
         // A 0.3 s RT60 falls 100 dB in 0.5 s: the file is not padded with seconds of silence.
         CHECK(out.frames() < 4800 + 48000);
+    }
+    SECTION("length_s without tail_s: exactly that long, the reverb cut where the length ends") {
+        RenderOptions o = float_wav(dir / "master.wav");
+        o.tail_s.reset();
+        o.length_s = 0.2;  // past the stem's 0.1 s, and still inside the reverb's ring
+        const RenderSummary summary = render(session, o);
+        const test::Audio out = test::read_audio(dir / "master.wav");
+        CHECK(out.frames() == 9600);
+        CHECK(summary.frames == 9600);
+        CHECK(db(test::peak(out.channels[0].data(), 9600 - 256, 9600)) > -80.0);  // it still rang there
+        o.tail_s = 0.1;  // a tail only when asked for
+        render(session, o);
+        CHECK(test::read_audio(dir / "master.wav").frames() == 9600 + 4800);
     }
     SECTION("tail_s = 0.5: exactly half a second more than the stems") {
         RenderOptions o = float_wav(dir / "master.wav");
@@ -665,4 +700,163 @@ TEST_CASE("a render is the same sample for sample at any block size, and a span 
             CHECK(count == 0);
         }
     }
+}
+
+namespace {
+
+/// Reads everything from the FIFO `path` on a thread of its own, until its writer closes it, or
+/// gives up after 10 s without data (should no writer ever come, say the FIFO was replaced).
+class FifoReader {
+public:
+    explicit FifoReader(const std::filesystem::path& path)
+        : fd_(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)), thread_([this] {
+              char buffer[65536];
+              pollfd p{fd_, POLLIN, 0};
+              while (fd_ >= 0 && ::poll(&p, 1, 10000) > 0) {  // Linux: no POLLHUP before a writer came
+                  const ssize_t n = ::read(fd_, buffer, sizeof buffer);
+                  if (n == 0) break;  // the writer closed it
+                  if (n > 0) bytes_.append(buffer, static_cast<std::size_t>(n));
+              }
+          }) {}
+    ~FifoReader() {
+        if (thread_.joinable()) thread_.join();
+        if (fd_ >= 0) ::close(fd_);
+    }
+    FifoReader(const FifoReader&) = delete;
+    FifoReader& operator=(const FifoReader&) = delete;
+    /// Everything read once the writer closed it.
+    std::string bytes() {
+        thread_.join();
+        return bytes_;
+    }
+
+private:
+    int fd_;
+    std::string bytes_;
+    std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("an output that is a symbolic link replaces the file it points to, in that file's folder, and the link stays",
+          "[render][aside][output]") {
+    TempDir dir;
+    test::write_audio(dir / "stems/a.wav", {test::sine(1000.0, fs, 4800, 0.5)}, 48000);
+    const Session session = load_session(dir, "[[track]]\nname = \"a\"\nfile = \"stems/a.wav\"\n");
+    test::write_text(dir / "masters/final.wav", "an older master\n");
+    std::filesystem::create_directories(dir / "out");
+    std::filesystem::create_symlink("../masters/final.wav", dir / "out/link.wav");  // relative to the link's folder
+    std::filesystem::create_symlink(dir / "out/link.wav", dir / "chain.wav");        // a link to the link
+
+    render(session, float_wav(dir / "chain.wav"));
+    CHECK(std::filesystem::is_symlink(std::filesystem::symlink_status(dir / "chain.wav")));
+    CHECK(std::filesystem::is_symlink(std::filesystem::symlink_status(dir / "out/link.wav")));
+    const test::Audio out = test::read_audio(dir / "masters/final.wav");
+    CHECK(out.frames() == 4800);
+    CHECK(out.peak() == Approx(0.5 * std::cos(test::pi / 4)).margin(1e-3));  // centred: -3 dB on each side
+    CHECK(test::folder_entries(dir / "masters") == std::vector<std::string>{"final.wav"});  // no partial left
+    CHECK(test::folder_entries(dir / "out") == std::vector<std::string>{"link.wav"});
+
+    SECTION("a dangling link: the file it names is created") {
+        std::filesystem::create_symlink("masters/new.wav", dir / "new.wav");
+        render(session, float_wav(dir / "new.wav"));
+        CHECK(std::filesystem::is_symlink(std::filesystem::symlink_status(dir / "new.wav")));
+        CHECK(test::read_audio(dir / "masters/new.wav").frames() == 4800);
+    }
+}
+
+TEST_CASE("an output that is a FIFO is written through, never replaced: the same samples as a file render",
+          "[render][output]") {
+    TempDir dir;
+    test::write_audio(dir / "stems/a.wav", {test::sine(1000.0, fs, 24000, 0.5), test::sine(300.0, fs, 24000, 0.25)}, 48000);
+    const Session session = load_session(dir, "[[track]]\nname = \"a\"\nfile = \"stems/a.wav\"\n");
+    render(session, float_wav(dir / "reference.wav"));
+    const test::Audio reference = test::read_audio(dir / "reference.wav");
+    REQUIRE(reference.frames() == 24000);
+    REQUIRE(::mkfifo((dir / "pipe").c_str(), 0600) == 0);
+    const bool through_link = GENERATE(false, true);
+    std::filesystem::path output = dir / "pipe";
+    if (through_link) {
+        std::filesystem::create_symlink("pipe", dir / "pipe.wav");
+        output = dir / "pipe.wav";
+    }
+    INFO((through_link ? "through a symbolic link" : "the FIFO itself"));
+
+    SECTION("WAV, 32-bit float") {
+        FifoReader reader(dir / "pipe");
+        const RenderSummary summary = render(session, float_wav(output));
+        const std::string bytes = reader.bytes();
+        CHECK(summary.frames == 24000);
+        CHECK(bytes.size() == 44 + 24000 * 8);
+        const test::Audio streamed = test::decode_audio(dir / "streamed.wav", bytes);
+        CHECK((streamed.format & SF_FORMAT_SUBMASK) == SF_FORMAT_FLOAT);
+        REQUIRE(streamed.frames() == 24000);
+        for (std::size_t c = 0; c < 2; ++c)
+            CHECK(std::memcmp(streamed.channels[c].data(), reference.channels[c].data(), 24000 * sizeof(float)) == 0);
+    }
+    SECTION("FLAC, 24-bit: within one step of the float render") {
+        FifoReader reader(dir / "pipe");
+        RenderOptions o = float_wav(output);
+        o.format = RenderOptions::Format::flac;
+        o.sample = RenderOptions::Sample::int24;
+        o.dither = RenderOptions::Dither::none;
+        render(session, o);
+        const test::Audio streamed = test::decode_audio(dir / "streamed.flac", reader.bytes());
+        CHECK((streamed.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_FLAC);
+        REQUIRE(streamed.frames() == 24000);
+        for (std::size_t c = 0; c < 2; ++c)
+            for (std::size_t i = 0; i < 24000; ++i) REQUIRE(std::abs(streamed.channels[c][i] - reference.channels[c][i]) <= 0x1p-23);
+    }
+    CHECK(std::filesystem::is_fifo(std::filesystem::status(dir / "pipe")));
+    CHECK(std::filesystem::is_fifo(std::filesystem::symlink_status(dir / "pipe")));
+    if (through_link) CHECK(std::filesystem::is_symlink(std::filesystem::symlink_status(dir / "pipe.wav")));
+    for (const std::string& entry : test::folder_entries(dir.path())) CHECK_FALSE(entry.ends_with(".partial"));
+}
+
+TEST_CASE("AIFF cannot stream: a FIFO output in AIFF is refused and left as it was", "[render][output]") {
+    TempDir dir;
+    test::write_audio(dir / "stems/a.wav", {test::sine(1000.0, fs, 4800, 0.5)}, 48000);
+    const Session session = load_session(dir, "[[track]]\nname = \"a\"\nfile = \"stems/a.wav\"\n");
+    REQUIRE(::mkfifo((dir / "pipe").c_str(), 0600) == 0);
+    RenderOptions o = float_wav(dir / "pipe");
+    o.format = RenderOptions::Format::aiff;
+    CHECK_THROWS_WITH(render(session, o), Contains("cannot stream AIFF to '" + (dir / "pipe").string() + "' (a FIFO)"));
+    CHECK(std::filesystem::is_fifo(std::filesystem::symlink_status(dir / "pipe")));
+}
+
+TEST_CASE("the session file and the stems are refused as outputs, also through a link, and stay as they were",
+          "[render][output]") {
+    TempDir dir;
+    test::write_audio(dir / "stems/a.wav", {test::sine(1000.0, fs, 4800, 0.5)}, 48000);
+    const Session session = load_session(dir, "[[track]]\nname = \"a\"\nfile = \"stems/a.wav\"\n");
+    const std::string session_bytes = test::read_bytes(dir / "session.toml");
+    const std::string stem_bytes = test::read_bytes(dir / "stems/a.wav");
+    std::filesystem::create_symlink("stems/a.wav", dir / "link.wav");
+    CHECK_THROWS_WITH(render(session, float_wav(dir / "session.toml")),
+                      Contains("'" + (dir / "session.toml").string() + "' is the session file"));
+    CHECK_THROWS_WITH(render(session, float_wav(dir / "stems/../stems/a.wav")), Contains("is the stem of track 'a'"));
+    CHECK_THROWS_WITH(render(session, float_wav(dir / "link.wav")), Contains("is the stem of track 'a'"));
+    CHECK_THROWS_AS(render(session, float_wav(dir / "link.wav")), RenderOptionsError);
+    CHECK(test::read_bytes(dir / "session.toml") == session_bytes);
+    CHECK(test::read_bytes(dir / "stems/a.wav") == stem_bytes);
+    CHECK(test::folder_entries(dir / "stems") == std::vector<std::string>{"a.wav"});
+}
+
+TEST_CASE("an output that is a link to an open descriptor (/dev/stderr's kind) is written through that file",
+          "[render][output]") {
+    TempDir dir;
+    test::write_audio(dir / "stems/a.wav", {test::sine(1000.0, fs, 4800, 0.5)}, 48000);
+    const Session session = load_session(dir, "[[track]]\nname = \"a\"\nfile = \"stems/a.wav\"\n");
+    const int fd = ::open((dir / "redirected.wav").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    REQUIRE(fd >= 0);
+    struct stat before {};
+    REQUIRE(::fstat(fd, &before) == 0);
+    std::filesystem::create_symlink("/proc/self/fd/" + std::to_string(fd), dir / "fd.wav");
+    render(session, float_wav(dir / "fd.wav"));
+    ::close(fd);
+    struct stat after {};
+    REQUIRE(::stat((dir / "redirected.wav").c_str(), &after) == 0);
+    CHECK(after.st_ino == before.st_ino);  // the same file, written through, not replaced
+    CHECK(test::read_audio(dir / "redirected.wav").frames() == 4800);  // its header's lengths filled in
+    CHECK(std::filesystem::is_symlink(std::filesystem::symlink_status(dir / "fd.wav")));
 }

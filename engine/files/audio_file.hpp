@@ -25,9 +25,32 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-/// The containers and sample formats the writer knows.
-enum class Container : std::uint8_t { wav, flac, aiff };
+/// The containers and sample formats the writer knows. Ogg Vorbis, Opus and MP3 are lossy and
+/// take floats (the encoding is ignored); raw_f32 is headerless 32-bit float, little-endian.
+enum class Container : std::uint8_t { wav, flac, aiff, ogg, opus, mp3, raw_f32 };
 enum class Encoding : std::uint8_t { int16, int24, float32 };
+
+/// Whether `format` stores the samples as floats whatever the encoding asks (lossy, raw float).
+bool takes_floats(Container format) noexcept;
+
+/// Where a master goes. A regular file (or a name not taken yet) is written aside and renamed
+/// over it; through a symbolic link, the file the link points to is the one replaced (aside in
+/// its folder), so the link stays. A character device or a FIFO is written through, never
+/// replaced, as is the standard output ("-" or "/dev/stdout").
+struct OutputTarget {
+    enum class Kind : std::uint8_t { file, stream };
+    Kind kind = Kind::file;
+    std::filesystem::path file;    ///< Kind::file: the file to replace, symbolic links followed
+    bool standard_output = false;  ///< Kind::stream: descriptor 1, else the destination opened for writing
+    std::string what;              ///< Kind::stream, for people: "the standard output", "a FIFO", ...
+};
+
+/// "-" and "/dev/stdout" name the standard output.
+bool is_standard_output(const std::filesystem::path& destination);
+
+/// Classifies `destination`. Throws FileError for a folder, a block device, a socket or a loop of
+/// symbolic links.
+OutputTarget resolve_output(const std::filesystem::path& destination);
 
 /// Opens `path` to learn its channels, rate, length and format. Throws FileError.
 Stem probe(const std::filesystem::path& path);
@@ -73,7 +96,14 @@ private:
 
 /// Writes a stereo file under a temporary name in the destination's folder; commit() renames it
 /// into place. Destroyed without commit() (an error, a cancel), it removes the temporary file and
-/// leaves whatever stood at the destination untouched.
+/// leaves whatever stood at the destination untouched. Temporary files of renders that were
+/// killed (`.NAME.PID-N.partial` of a process that no longer runs) are removed on the way.
+///
+/// A stream destination (see OutputTarget) is written through: WAV with unknown lengths in its
+/// header (filled in when the stream is a regular file, such as a redirected standard output),
+/// raw float, FLAC, Ogg or MP3 as libsndfile streams them; AIFF cannot stream. With `hold`, the
+/// stream is written to an unnamed temporary file first and copied to the destination by
+/// commit() (a render of several passes, only one of which is kept).
 ///
 /// Integer files are quantized here (with dither, see files/dither.hpp) and written as integers,
 /// so libsndfile does no conversion of its own. Metadata: title, artist, album, date and comment
@@ -83,8 +113,10 @@ private:
 class AsideWriter {
 public:
     /// Throws FileError (folder missing or not writable, format not possible).
+    /// With `no_clobber`, an existing destination file is refused, here and at commit().
     AsideWriter(const std::filesystem::path& destination, Container format, Encoding sample,
-                double sample_rate, DitherMode dither = DitherMode::none, const Metadata& metadata = {});
+                double sample_rate, DitherMode dither = DitherMode::none, const Metadata& metadata = {},
+                bool hold = false, bool no_clobber = false);
     ~AsideWriter();
     AsideWriter(const AsideWriter&) = delete;
     AsideWriter& operator=(const AsideWriter&) = delete;
@@ -95,12 +127,27 @@ public:
     void set_loudness(const Loudness& loudness);
     /// Samples clamped at full scale by the integer conversion.
     std::uint64_t clipped() const noexcept;
-    /// Finishes the file and renames it to the destination. Throws FileError.
+    /// Finishes the file and renames it to the destination (a stream: finishes it, or copies what
+    /// was held). Throws FileError.
     void commit();
+    /// Empty for a stream destination.
     const std::filesystem::path& temporary_path() const noexcept { return temp_; }
 
 private:
+    void open_stream();           // opens the stream destination into stream_fd_
+    void finish_wav_header(int fd, std::int64_t at);  // fills in the lengths of a streamed WAV's header
+
     std::filesystem::path destination_, temp_;
+    OutputTarget target_;
+    int stream_fd_ = -1;          // the stream destination (descriptor 1 is not closed)
+    int hold_fd_ = -1;            // the unnamed temporary file of a held stream
+    std::int64_t header_at_ = -1; // where the streamed WAV's header starts, in the file written
+    std::uint32_t frame_bytes_ = 0;
+    std::uint64_t frames_ = 0;
+    bool no_clobber_ = false;
+    bool raw_ = false;            // samples laid out by rtmix (streamed WAV, raw float), not libsndfile
+    int raw_fd_ = -1;             // where they go
+    std::vector<unsigned char> raw_bytes_;
     sf_private_tag* file_ = nullptr;
     int sync_fd_ = -1;  // a second descriptor of the file, to fsync it after libsndfile closes it
     std::vector<float> interleaved_;

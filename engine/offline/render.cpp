@@ -60,6 +60,54 @@ void check_options(const RenderOptions& o) {
         throw RenderOptionsError("FLAC stores integer samples: use 16 or 24 bits");
 }
 
+/// Whether the file stores integer samples (quantized, dithered, clipped at full scale).
+bool integer_samples(const RenderOptions& o) {
+    using F = RenderOptions::Format;
+    const bool floats = o.format == F::ogg || o.format == F::opus || o.format == F::mp3 || o.format == F::f32;
+    return !floats && o.sample != RenderOptions::Sample::float32;
+}
+
+/// The output never replaces an input: the session file and the stems are refused as outputs
+/// (through links too). With no_clobber, an existing file is refused.
+void check_output(const Session& session, const RenderOptions& o) {
+    const files::OutputTarget target = files::resolve_output(o.output);
+    if (target.kind != files::OutputTarget::Kind::file) return;
+    std::error_code ec;
+    if (!std::filesystem::exists(target.file, ec)) return;
+    if (std::filesystem::equivalent(target.file, session.file(), ec))
+        throw RenderOptionsError(fmt::format("'{}' is the session file: the master cannot be written over an input",
+                                             o.output.string()));
+    for (const SessionStrip& s : session.strips())
+        if (s.kind == Kind::track && !s.live() && std::filesystem::equivalent(target.file, s.stem.path, ec))
+            throw RenderOptionsError(fmt::format("'{}' is the stem of track '{}': the master cannot be written over an input",
+                                                 o.output.string(), s.name));
+    if (o.no_clobber) throw RenderError(fmt::format("'{}' exists: not overwritten (no-clobber)", o.output.string()));
+}
+
+/// A session that has nothing to play is refused, as are damaged stems when the render is strict.
+void check_inputs(const Session& session, const RenderOptions& o) {
+    bool any_track = false;
+    for (const SessionStrip& s : session.strips()) {
+        if (s.kind != Kind::track) continue;
+        any_track = true;
+        if (s.live() || s.stem.frames > 0) continue;
+        if (s.stem.claimed_frames > 0)
+            throw RenderOptionsError(fmt::format("track '{}': '{}' is truncated: its header claims {:.3f} s ({} frames), the "
+                                                 "file holds no audio", s.name, s.stem.path.string(),
+                                                 static_cast<double>(s.stem.claimed_frames) / s.stem.sample_rate,
+                                                 s.stem.claimed_frames));
+        throw RenderOptionsError(fmt::format("track '{}': '{}' holds no audio (0 frames): give the track a stem with audio "
+                                             "or remove it", s.name, s.stem.path.string()));
+    }
+    if (!any_track)
+        throw RenderOptionsError(fmt::format("nothing to render: '{}' has no tracks", session.file().string()));
+    if (o.strict && !session.warnings().empty()) {
+        std::string why = "damaged input refused (strict): " + session.warnings().front();
+        for (std::size_t i = 1; i < session.warnings().size(); ++i) why += "; " + session.warnings()[i];
+        throw RenderOptionsError(why);
+    }
+}
+
 /// The engine of a render: the renderer measures the loudness of what it writes itself (exactly,
 /// where the engine's real-time meter works in 0.1 LU steps), so the engine's meter stays off.
 EngineOptions offline_options(const Session& session, const RenderOptions& options) {
@@ -117,10 +165,11 @@ public:
     RenderSummary run(files::AsideWriter* writer) {
         const auto started = std::chrono::steady_clock::now();
         const std::int64_t start = to_frames(options_.start_s, rate_);
-        const std::int64_t end = options_.length_s ? start + std::max<std::int64_t>(1, to_frames(*options_.length_s, rate_)) : end_;
-        if (end <= start)
+        // One rule, with or without a length: the render starts before the last stem ends.
+        if (start >= end_)
             throw RenderOptionsError(fmt::format("nothing to render: the stems end at {:.3f} s, the render starts at {:.3f} s",
                                           static_cast<double>(end_) / rate_, options_.start_s));
+        const std::int64_t end = options_.length_s ? start + std::max<std::int64_t>(1, to_frames(*options_.length_s, rate_)) : end_;
         // A render from `start` runs the session from time 0 and keeps what comes from `start`
         // on: what sounded before (a reverb's tail, a compressor's envelope, a delay's repeats)
         // sounds into it, so the span is the same samples as the same span of a full render.
@@ -176,7 +225,8 @@ public:
         }
         summary.notes = session_.notes();
         collect_events();
-        summary.warnings = warnings_;
+        summary.warnings = session_.warnings();  // damaged inputs first
+        summary.warnings.insert(summary.warnings.end(), warnings_.begin(), warnings_.end());
         if (summary.clipped_samples > 0)
             summary.warnings.push_back(fmt::format("the master peaks at {:+.1f} dBFS: {} samples were clipped to full scale",
                                                    summary.master_peak_dbfs, summary.clipped_samples));
@@ -204,7 +254,7 @@ private:
         if (n == 0) return;
         const float* channels[2] = {l, r};
         meter_.add(channels, n);
-        const bool integer = options_.sample != RenderOptions::Sample::float32;
+        const bool integer = integer_samples(options_);
         for (std::uint32_t i = 0; i < n; ++i) {
             const float a = std::max(std::abs(l[i]), std::abs(r[i]));
             peak_ = std::max(peak_, a);
@@ -219,8 +269,10 @@ private:
             throw RenderError(fmt::format("render cancelled; '{}' was not written", options_.output.string()));
     }
 
-    /// Effects ring out after the stems: for `tail_s`, or until the master stays silent.
+    /// Effects ring out after the stems: for `tail_s`, or until the master stays silent. A render
+    /// of a given length has no tail unless `tail_s` asks for one.
     void tail(files::AsideWriter* writer, RenderProgress& progress) {
+        if (options_.length_s && !options_.tail_s) return;
         if (options_.tail_s) {
             for (std::int64_t left = to_frames(*options_.tail_s, rate_); left > 0;) {
                 const auto n = static_cast<std::uint32_t>(std::min<std::int64_t>(block_, left));
@@ -298,7 +350,7 @@ private:
 };
 
 files::DitherMode dither_mode(const RenderOptions& o) {
-    if (o.sample == RenderOptions::Sample::float32) return files::DitherMode::none;
+    if (!integer_samples(o)) return files::DitherMode::none;
     switch (o.dither) {
         case RenderOptions::Dither::none: return files::DitherMode::none;
         case RenderOptions::Dither::tpdf: return files::DitherMode::tpdf;
@@ -308,7 +360,7 @@ files::DitherMode dither_mode(const RenderOptions& o) {
 }
 
 const char* dither_name(const RenderOptions& o) {
-    if (o.sample == RenderOptions::Sample::float32) return "";
+    if (!integer_samples(o)) return "";
     switch (o.dither) {
         case RenderOptions::Dither::none: return "none";
         case RenderOptions::Dither::tpdf: return "tpdf";
@@ -324,17 +376,24 @@ struct WrittenPass {
 };
 
 WrittenPass write_pass(const Session& session, const RenderOptions& options, std::optional<LimiterDrive> drive,
-                       std::uint32_t pass) {
+                       std::uint32_t pass, bool hold = false) {
     WrittenPass out;
     // The file layer's names of the same formats.
-    const auto container = options.format == RenderOptions::Format::flac   ? files::Container::flac
-                           : options.format == RenderOptions::Format::aiff ? files::Container::aiff
-                                                                           : files::Container::wav;
+    files::Container container = files::Container::wav;
+    switch (options.format) {
+        case RenderOptions::Format::wav: container = files::Container::wav; break;
+        case RenderOptions::Format::flac: container = files::Container::flac; break;
+        case RenderOptions::Format::aiff: container = files::Container::aiff; break;
+        case RenderOptions::Format::ogg: container = files::Container::ogg; break;
+        case RenderOptions::Format::opus: container = files::Container::opus; break;
+        case RenderOptions::Format::mp3: container = files::Container::mp3; break;
+        case RenderOptions::Format::f32: container = files::Container::raw_f32; break;
+    }
     const auto encoding = options.sample == RenderOptions::Sample::int16   ? files::Encoding::int16
                           : options.sample == RenderOptions::Sample::int24 ? files::Encoding::int24
                                                                            : files::Encoding::float32;
     out.writer = std::make_unique<files::AsideWriter>(options.output, container, encoding, session.sample_rate(),
-                                                      dither_mode(options), session.metadata());
+                                                      dither_mode(options), session.metadata(), hold, options.no_clobber);
     Renderer renderer(session, options, drive, pass);
     out.summary = renderer.run(out.writer.get());
     out.writer->set_loudness(out.summary.loudness);
@@ -379,7 +438,8 @@ RenderSummary normalized(const Session& session, const RenderOptions& options, c
     std::vector<Kept> kept;
     double best_error = INFINITY, loudest = -INFINITY;
     for (;;) {
-        WrittenPass p = write_pass(session, options, LimiterDrive{gain, target.ceiling_dbtp}, ++pass);
+        // Each pass holds its file until one is kept: aside, or a stream in a temporary file.
+        WrittenPass p = write_pass(session, options, LimiterDrive{gain, target.ceiling_dbtp}, ++pass, /*hold=*/true);
         const double lufs = p.summary.loudness.integrated_lufs;
         const double error = std::abs(lufs - target.target_lufs);
         best_error = std::min(best_error, error);
@@ -454,11 +514,13 @@ RenderSummary normalized(const Session& session, const RenderOptions& options, c
 
 RenderSummary render(const Session& session, const RenderOptions& options) {
     check_options(options);
+    check_inputs(session, options);
     if (dither_mode(options) == files::DitherMode::shaped && !files::shaped_dither_designed(session.sample_rate()))
         throw RenderOptionsError(fmt::format("noise-shaped dither has designs for {:g} to {:g} Hz only, not the session's "
                                              "{:g} Hz: use TPDF dither (--dither tpdf)", files::shaped_dither_min_rate,
                                              files::shaped_dither_max_rate, session.sample_rate()));
     try {
+        check_output(session, options);
         const std::optional<LoudnessTarget> target = options.loudness ? options.loudness : session.loudness_target();
         if (target) return normalized(session, options, *target);
         WrittenPass p = write_pass(session, options, std::nullopt, 1);

@@ -413,6 +413,23 @@ Session Session::parse(std::string_view text, const std::filesystem::path& file)
         if (strip.kind == Kind::track && !strip.live() && strip.stem.sample_rate != s.sample_rate_)
             s.notes_.push_back(fmt::format("track '{}': '{}' is at {} Hz; it is resampled to {} Hz", strip.name,
                                            strip.stem.path.string(), strip.stem.sample_rate, s.sample_rate_));
+    bool any_track = false;
+    for (const SessionStrip& strip : s.strips_) {
+        if (strip.kind != Kind::track) continue;
+        any_track = true;
+        if (strip.live()) continue;
+        const Stem& stem = strip.stem;
+        if (stem.claimed_frames > stem.frames)
+            s.warnings_.push_back(fmt::format("track '{}': '{}' is truncated: its header claims {:.3f} s ({} frames), the "
+                                              "file holds {:.3f} s ({} frames)", strip.name, stem.path.string(),
+                                              static_cast<double>(stem.claimed_frames) / stem.sample_rate,
+                                              stem.claimed_frames, static_cast<double>(stem.frames) / stem.sample_rate,
+                                              stem.frames));
+        else if (stem.frames == 0)
+            s.notes_.push_back(fmt::format("track '{}': '{}' holds no audio (0 frames): a render refuses it",
+                                           strip.name, stem.path.string()));
+    }
+    if (!any_track) s.notes_.push_back("the session has no tracks: a render refuses it (nothing to play)");
     s.check();
     return s;
 }

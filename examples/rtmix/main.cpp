@@ -1,10 +1,11 @@
 // rtmix: the command-line mixer. A thin program over the library: rtmix::Session loads and
 // checks the session file, rtmix::render() renders it; this file parses arguments and prints.
 //
-//   rtmix render SESSION -o OUT [--format wav|flac|aiff] [--bits 16|24|32f] [--set PATH=VALUE]...
-//                [--start TIME] [--length TIME] [--tail TIME] [--json]
+//   rtmix render SESSION -o OUT|- [-n|-y] [--format wav|flac|aiff|ogg|opus|mp3|f32] [--bits 16|24|32f]
+//                [--set PATH=VALUE]...
+//                [--start TIME] [--length TIME] [--tail TIME] [--json] [--strict]
 //                [--loudness PRESET | --target-lufs X] [--ceiling-dbtp Y] [--dither none|tpdf|shaped]
-//   rtmix check SESSION [--json]
+//   rtmix check SESSION [--json] [--strict]
 //   rtmix params SESSION [--json] [FILTER]
 //   rtmix analyze FILE... [--json] [--plot OUT.png|OUT.svg]
 //
@@ -14,6 +15,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <cmath>
@@ -21,6 +23,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,7 +44,8 @@ constexpr int exit_render = rtmix::cli::exit_failure;
 
 constexpr const char* usage_text = R"(usage:
   rtmix render SESSION -o OUT [options]   mix the session's stems into a master file
-  rtmix check SESSION [--json]            validate the session, print its routing and latency
+  rtmix check SESSION [--json] [--strict] validate the session, print its routing and latency
+                                          (--strict: a damaged stem is an error)
   rtmix params SESSION [--json] [FILTER]  list every parameter: value, range, unit, description
   rtmix analyze FILE... [options]         measure loudness (EBU R128): integrated, range, true peak
   rtmix play SESSION [options]            play the session live (JACK or PortAudio), with a console
@@ -49,16 +53,26 @@ constexpr const char* usage_text = R"(usage:
   rtmix --help | --version
 
 render options:
-  -o, --output FILE       the master file to write (written aside, renamed when complete)
-  --format wav|flac|aiff  file format (default: from the output's extension, else wav)
-  --bits 16|24|32f        sample format (default 24; 32f is 32-bit float, not for FLAC)
+  -o, --output FILE       the master file to write (written aside, renamed when complete);
+                          - (or /dev/stdout): stream it to stdout, the summary goes to stderr;
+                          a FIFO or a device is written through, a link's target is replaced;
+                          never the session file or a stem
+  -n, --no-clobber        refuse to replace an existing file
+  -y, --overwrite         replace an existing file (the default)
+  --format FORMAT         wav, flac, aiff, ogg (Vorbis), opus, mp3 or f32 (raw 32-bit float)
+                          (default: from the output's extension; a stream without one: wav)
+  --bits 16|24|32f        sample format (default 24; 32f is 32-bit float, not for FLAC;
+                          not for ogg, opus and mp3, which encode floats)
   --set PATH=VALUE        override a value of the session, e.g. --set track.vox.gain_db=-2
                           (repeatable; any parameter path, or track.NAME.offset_ms)
   --start TIME            start the render this far into the session (seconds or m:ss)
-  --length TIME           render this much of the session (default: to the end of the last stem)
-  --tail TIME             let effects ring this long after the end (default: until silence)
+  --length TIME           render exactly this much of the session (default: to the end of the
+                          last stem, then the tail)
+  --tail TIME             let effects ring this long after the end (default: until silence;
+                          with --length: none)
   --threads N             threads that run the mix (default 0: one per usable core; 1: one)
   --json                  print the summary as JSON on stdout
+  --strict                refuse damaged inputs (a truncated stem) instead of warning
 
 mastering (render):
   --loudness PRESET       normalize to a preset: streaming (-14 LUFS, -1 dBTP), apple (-16, -1),
@@ -143,6 +157,7 @@ struct RenderArgs {
 RenderArgs parse_render(const std::vector<std::string_view>& args) {
     RenderArgs r;
     std::optional<std::string_view> format, bits;
+    bool no_clobber = false, overwrite = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string_view a = args[i];
         auto value = [&]() -> std::string_view {
@@ -150,6 +165,8 @@ RenderArgs parse_render(const std::vector<std::string_view>& args) {
             return args[++i];
         };
         if (a == "-o" || a == "--output") r.options.output = std::string(value());
+        else if (a == "-n" || a == "--no-clobber") no_clobber = true;
+        else if (a == "-y" || a == "--overwrite") overwrite = true;
         else if (a == "--format") format = value();
         else if (a == "--bits") bits = value();
         else if (a == "--set") r.overrides.emplace_back(value());
@@ -157,6 +174,7 @@ RenderArgs parse_render(const std::vector<std::string_view>& args) {
         else if (a == "--length") r.options.length_s = parse_time(a, value());
         else if (a == "--tail") r.options.tail_s = parse_time(a, value());
         else if (a == "--json") r.json = true;
+        else if (a == "--strict") r.options.strict = true;
         else if (a == "--loudness") r.loudness_preset = value();
         else if (a == "--threads") {
             const double n = parse_number(a, value(), 0, 256, "threads");
@@ -179,15 +197,50 @@ RenderArgs parse_render(const std::vector<std::string_view>& args) {
     if (r.session.empty()) throw UsageError{"render needs a session file"};
     if (r.options.output.empty()) throw UsageError{"render needs an output file: -o OUT.wav"};
 
+    if (no_clobber && overwrite) throw UsageError{"-n (--no-clobber) and -y (--overwrite) contradict each other"};
+    r.options.no_clobber = no_clobber;
+
+    // The format: --format, else the output's extension; a stream (the standard output, a FIFO,
+    // a device) without one is WAV. Any other name must say what it is.
+    constexpr const char* formats = "wav, flac, aiff (.aif), ogg (Vorbis), opus, mp3, f32 (raw 32-bit float)";
+    const std::string out = r.options.output.string();
     std::string ext_buffer;
-    const std::string_view ext = lowercase_extension(r.options.output.string(), ext_buffer);
-    const std::string_view f = format ? *format : (ext == "flac" ? "flac" : (ext == "aif" || ext == "aiff") ? "aiff" : "wav");
-    if (f == "wav") r.options.format = rtmix::RenderOptions::Format::wav;
-    else if (f == "flac") r.options.format = rtmix::RenderOptions::Format::flac;
-    else if (f == "aiff") r.options.format = rtmix::RenderOptions::Format::aiff;
-    else throw UsageError{fmt::format("--format '{}': expected wav, flac or aiff", f)};
+    const std::string name = r.options.output.filename().string();
+    const std::string_view ext = name.find('.', 1) == std::string::npos ? std::string_view{} : lowercase_extension(out, ext_buffer);
+    std::error_code ec;
+    const auto status = std::filesystem::status(r.options.output, ec);
+    const bool stream = out == "-" || out.starts_with("/dev/") || out.starts_with("/proc/") ||
+                        (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status) &&
+                         !std::filesystem::is_directory(status));
+    std::string_view f;
+    if (format) f = *format;
+    else if (ext.empty() && stream) f = "wav";
+    else if (ext.empty())
+        throw UsageError{fmt::format("cannot tell the format of '{}' without an extension: name it .wav, .flac, .aiff, "
+                                     ".ogg, .opus, .mp3 or .f32, or give --format ({})", out, formats)};
+    else f = ext == "aif" ? "aiff" : ext == "oga" ? "ogg" : ext;
+    constexpr std::string_view known[] = {"wav", "flac", "aiff", "ogg", "opus", "mp3", "f32"};
+    if (!format && stream && std::find(std::begin(known), std::end(known), f) == std::end(known)) f = "wav";
+    using Format = rtmix::RenderOptions::Format;
+    if (f == "wav") r.options.format = Format::wav;
+    else if (f == "flac") r.options.format = Format::flac;
+    else if (f == "aiff") r.options.format = Format::aiff;
+    else if (f == "ogg") r.options.format = Format::ogg;
+    else if (f == "opus") r.options.format = Format::opus;
+    else if (f == "mp3") r.options.format = Format::mp3;
+    else if (f == "f32") r.options.format = Format::f32;
+    else if (format) throw UsageError{fmt::format("--format '{}': expected one of {}", f, formats)};
+    else throw UsageError{fmt::format("'{}': rtmix cannot write .{} files; the formats are {} (or give --format)", out, ext, formats)};
     r.format_name = f;
-    if (bits) {
+    const bool floats = r.options.format == Format::ogg || r.options.format == Format::opus ||
+                        r.options.format == Format::mp3 || r.options.format == Format::f32;
+    if (floats && bits && !(r.options.format == Format::f32 && (*bits == "32f" || *bits == "32")))
+        throw UsageError{fmt::format("--bits does not apply to {}: {}", f,
+                                     r.options.format == Format::f32 ? "it is 32-bit float" : "a lossy format encodes floats")};
+    if (floats) {
+        r.options.sample = rtmix::RenderOptions::Sample::float32;
+        r.bits_name = r.options.format == Format::f32 ? "32f" : "";
+    } else if (bits) {
         if (*bits == "16") r.options.sample = rtmix::RenderOptions::Sample::int16;
         else if (*bits == "24") r.options.sample = rtmix::RenderOptions::Sample::int24;
         else if (*bits == "32f" || *bits == "32") r.options.sample = rtmix::RenderOptions::Sample::float32;
@@ -227,6 +280,7 @@ int run_render(const std::vector<std::string_view>& args) {
         }
     }
     options.loudness = target;
+    const bool to_stdout = r.options.output == "-" || r.options.output == "/dev/stdout";
     const bool show_progress = !r.json && ::isatty(STDERR_FILENO);
     rtmix::cli::ProgressBar bar(session.sample_rate());
     options.progress = [&](const rtmix::RenderProgress& p) {
@@ -245,22 +299,33 @@ int run_render(const std::vector<std::string_view>& args) {
     if (show_progress) bar.clear();
     std::string format = fmt::format("{} {}", r.format_name, r.bits_name == "32f" ? "32-bit float" : r.bits_name + "-bit");
     for (std::size_t i = 0; i < r.format_name.size(); ++i) format[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(format[i])));
-    if (r.json) std::fputs(rtmix::cli::summary_json(summary, r.format_name, r.bits_name).c_str(), stdout);
-    else std::fputs(rtmix::cli::summary_text(summary, format).c_str(), stdout);
+    if (r.format_name == "ogg") format = "Ogg Vorbis";
+    if (r.format_name == "opus") format = "Ogg Opus";
+    if (r.format_name == "mp3") format = "MP3";
+    if (r.format_name == "f32") format = "raw 32-bit float";
+    // When the master goes to the standard output, the summary goes to stderr.
+    std::FILE* report = to_stdout ? stderr : stdout;
+    if (r.json) std::fputs(rtmix::cli::summary_json(summary, r.format_name, r.bits_name).c_str(), report);
+    else std::fputs(rtmix::cli::summary_text(summary, format).c_str(), report);
     return exit_ok;
 }
 
 int run_check(const std::vector<std::string_view>& args) {
     std::string file;
-    bool json = false;
+    bool json = false, strict = false;
     for (const std::string_view a : args) {
         if (a == "--json") json = true;
+        else if (a == "--strict") strict = true;
         else if (a.starts_with("-") && a.size() > 1) throw UsageError{fmt::format("unknown option '{}'", a)};
         else if (file.empty()) file = a;
         else throw UsageError{fmt::format("unexpected argument '{}'", a)};
     }
     if (file.empty()) throw UsageError{"check needs a session file"};
     const rtmix::Session session = rtmix::Session::load(file);
+    if (strict && !session.warnings().empty()) {
+        for (const std::string& w : session.warnings()) fmt::print(stderr, "rtmix: damaged input refused (strict): {}\n", w);
+        return exit_usage;
+    }
     rtmix::EngineOptions options = session.engine_options();
     options.threads = 1;  // only to ask the latency: no worker threads
     rtmix::Engine engine(options);

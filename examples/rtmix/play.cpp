@@ -95,6 +95,7 @@ int run_play(const std::vector<std::string_view>& args) {
     Session session = Session::load(a.session);  // SessionError: main() reports it
     for (const std::string& o : a.overrides) session.set_override(o);
     for (const std::string& note : session.notes()) std::fprintf(stderr, "note: %s\n", note.c_str());
+    for (const std::string& warning : session.warnings()) std::fprintf(stderr, "warning: %s\n", warning.c_str());
 
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);

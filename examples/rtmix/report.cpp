@@ -232,7 +232,7 @@ std::string summary_json(const RenderSummary& s, const std::string& format, cons
         "  \"master_peak_dbfs\": {:.2f},\n  \"clipped_samples\": {},\n  \"dither\": {},\n  \"latency_frames\": {},\n"
         "  \"loudness\": {},\n  \"max_limiter_reduction_db\": {:.2f},\n  \"normalization\": {},\n"
         "  \"strips\": [{}\n  ],\n  \"notes\": {},\n  \"warnings\": {}\n}}\n",
-        json_string(s.output.string()), json_string(format), json_string(bits), s.sample_rate, s.frames, s.seconds,
+        json_string(s.output.string()), json_string(format), bits.empty() ? std::string("null") : json_string(bits), s.sample_rate, s.frames, s.seconds,
         s.tail_seconds, s.wall_seconds, s.speed, s.master_peak_dbfs, s.clipped_samples,
         s.dither.empty() ? std::string("null") : json_string(s.dither), s.latency_frames, loudness_json(s.loudness),
         s.max_limiter_reduction_db, normalization, strips, json_strings(s.notes), json_strings(s.warnings));
@@ -271,6 +271,7 @@ std::string check_text(const Session& session, std::uint32_t latency_frames) {
         }
     }
     for (const std::string& n : session.notes()) out += "note: " + n + "\n";
+    for (const std::string& w : session.warnings()) out += "warning: " + w + "\n";
     return out;
 }
 
@@ -316,9 +317,10 @@ std::string check_json(const Session& session, std::uint32_t latency_frames) {
                              points);
     }
     return fmt::format("{{\n  \"session\": {},\n  \"sample_rate\": {:.0f},\n  \"block_frames\": {},\n  \"latency_frames\": {},\n"
-                       "  \"loudness_target\": {},\n  \"strips\": [{}\n  ],\n  \"automation\": [{}\n  ],\n  \"notes\": {}\n}}\n",
+                       "  \"loudness_target\": {},\n  \"strips\": [{}\n  ],\n  \"automation\": [{}\n  ],\n  \"notes\": {},\n"
+                       "  \"warnings\": {}\n}}\n",
                        json_string(session.file().string()), session.sample_rate(), session.block_frames(), latency_frames,
-                       target, strips, lanes, json_strings(session.notes()));
+                       target, strips, lanes, json_strings(session.notes()), json_strings(session.warnings()));
 }
 
 }  // namespace rtmix::cli

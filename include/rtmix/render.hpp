@@ -46,14 +46,24 @@ struct RenderProgress {
 };
 
 struct RenderOptions {
-    enum class Format { wav, flac, aiff };
+    /// wav, flac, aiff; Ogg Vorbis, Ogg Opus (8 to 48 kHz sessions only) and MP3, which are lossy
+    /// and take float samples (`sample` and `dither` do not apply); f32, headerless 32-bit float
+    /// little-endian samples, interleaved (raw, as sox's `-t f32`).
+    enum class Format { wav, flac, aiff, ogg, opus, mp3, f32 };
     enum class Sample { int16, int24, float32 };
     /// Dither for integer files (float files are never dithered): none (rounding), tpdf
     /// (triangular, 2 LSB peak to peak) or shaped (TPDF inside a noise-shaping loop designed for the
     /// rate: the noise follows the threshold of hearing; 44.1 to 96 kHz, refused at other rates).
     enum class Dither { none, tpdf, shaped };
 
+    /// The file to write: a regular file (or a new name) is written aside and renamed over it
+    /// when complete (through a symbolic link: the file it points to, in that file's folder). A
+    /// FIFO or a character device is written through, never replaced, and so is the standard
+    /// output, named "-" or "/dev/stdout": WAV then has unknown lengths in its header (filled in
+    /// when it is a regular file), AIFF is refused. The session file and its stems are refused.
     std::filesystem::path output;
+    /// Refuse to replace an existing output file (checked before the render and at the rename).
+    bool no_clobber = false;
     Format format = Format::wav;
     Sample sample = Sample::int24;
     Dither dither = Dither::tpdf;
@@ -69,9 +79,11 @@ struct RenderOptions {
     /// that span of a full render.
     double start_s = 0.0;
     /// How much of the timeline to render, in seconds; by default up to the end of the last stem.
+    /// A length is exact: the file holds that many seconds (no tail unless `tail_s` asks for one).
+    /// `start_s` must lie before the end of the last stem, with or without a length.
     std::optional<double> length_s;
     /// How long effects ring out after that, in seconds; by default until the master is silent
-    /// (below -100 dBFS for `silence_window_s`), at most `max_tail_s`.
+    /// (below -100 dBFS for `silence_window_s`), at most `max_tail_s`; with `length_s`, none.
     std::optional<double> tail_s;
     double max_tail_s = 60.0;
     /// Threads that run the mix (EngineOptions::threads; workers at normal priority, like this
@@ -79,6 +91,9 @@ struct RenderOptions {
     /// thread alone. The file is the same bit for bit either way.
     std::uint32_t threads = 0;
     double silence_window_s = 2.5;  ///< longer than the longest delay time (2 s)
+    /// Refuse damaged inputs (Session::warnings(): a truncated stem) instead of rendering them
+    /// with a warning in the summary.
+    bool strict = false;
     /// Called after every block; return false to cancel (the render then throws RenderError).
     std::function<bool(const RenderProgress&)> progress;
 };
@@ -100,7 +115,14 @@ struct NormalizationSummary {
 };
 
 struct RenderSummary {
+    /// The file to write: a regular file (or a new name) is written aside and renamed over it
+    /// when complete (through a symbolic link: the file it points to, in that file's folder). A
+    /// FIFO or a character device is written through, never replaced, and so is the standard
+    /// output, named "-" or "/dev/stdout": WAV then has unknown lengths in its header (filled in
+    /// when it is a regular file), AIFF is refused. The session file and its stems are refused.
     std::filesystem::path output;
+    /// Refuse to replace an existing output file (checked before the render and at the rename).
+    bool no_clobber = false;
     double sample_rate = 0;
     std::uint64_t frames = 0;        ///< frames written
     double seconds = 0;              ///< length of the file

@@ -75,6 +75,9 @@ struct Stem {
     double sample_rate = 0;      ///< the file's rate; resampled to the session's when different
     std::uint64_t frames = 0;    ///< length at the file's rate
     std::string format;          ///< for people: "WAV 24-bit", "FLAC 16-bit", ...
+    /// The length a WAV file's header claims (file frames) when the file holds less: it is
+    /// truncated and plays only `frames`. 0 for a whole file.
+    std::uint64_t claimed_frames = 0;
 };
 
 /// A live input a track plays instead of a file (`input = ...` in the session): one source per
@@ -176,6 +179,9 @@ public:
     const std::optional<LoudnessTarget>& loudness_target() const noexcept { return loudness_; }
     /// Notes for people that are not errors (a stem that will be resampled, ...).
     const std::vector<std::string>& notes() const noexcept { return notes_; }
+    /// Damaged inputs that still load, for people: a truncated stem (its path, the length its
+    /// header claims and the length found). RenderOptions::strict makes them errors.
+    const std::vector<std::string>& warnings() const noexcept { return warnings_; }
 
     /// Overrides a value, as `rtmix render --set PATH=VALUE` does: any parameter path
     /// ("track.vox.gain_db=-2", "bus.verb.reverb.decay_s=3", "master.eq.1.type=peak") or a
@@ -218,6 +224,7 @@ private:
     Metadata metadata_;
     std::optional<LoudnessTarget> loudness_;
     std::vector<std::string> notes_;
+    std::vector<std::string> warnings_;
 };
 
 }  // namespace rtmix
