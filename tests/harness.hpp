@@ -39,4 +39,10 @@ inline Stereo render(Engine& engine, const std::vector<std::vector<float>>& inpu
         REQUIRE(rtmix_s_.ok());                   \
     } while (false)
 
+/// Fails the test with the message if `s` is not ok (a function: it nests, in a batch() lambda).
+inline void require_ok(const ::rtmix::Status& s) {
+    INFO(s.message());
+    REQUIRE(s.ok());
+}
+
 }  // namespace rtmix::test

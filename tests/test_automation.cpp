@@ -18,11 +18,6 @@ namespace {
 
 constexpr double rate = 48000.0;
 
-void ok(const Status& s) {
-    INFO(s.message());
-    REQUIRE(s.ok());
-}
-
 double db_to_gain(double db) { return std::pow(10.0, db / 20.0); }
 
 /// A stereo track at unity pan law (a centred stereo track is a balance at 1) on DC 0.5.
@@ -30,7 +25,7 @@ std::unique_ptr<Engine> stereo_track(std::uint32_t block = 256) {
     EngineOptions o{.sample_rate = rate, .max_block_frames = block};
     o.threads = 1;
     auto e = std::make_unique<Engine>(o);
-    ok(e->add_track("t", 2));
+    test::require_ok(e->add_track("t", 2));
     return e;
 }
 
@@ -86,7 +81,7 @@ TEST_CASE("a fader lane gives its gain sample by sample, a straight line between
         INFO("blocks of " << block);
         const auto engine = stereo_track(block);
     Engine& e = *engine;
-        ok(e.automate("track.t.gain_db", lane));
+        test::require_ok(e.automate("track.t.gain_db", lane));
         const Stereo out = test::render(e, dc(frames), frames, block);
         for (std::size_t n = 0; n < frames; ++n) {
             INFO("frame " << n);
@@ -112,28 +107,28 @@ std::vector<float> render_automated(std::uint32_t block, std::uint32_t threads) 
     o.parallel_min_nodes = 1;
     Engine e(o);
     std::string gate;
-    ok(e.batch([&] {
-        ok(e.add_track("a", 1));
-        ok(e.add_track("b", 2));
-        ok(e.add_bus("verb"));
-        ok(e.add_effect("bus.verb", Effect::reverb));
-        ok(e.add_send("track.a", "bus.verb", -12.0));
-        ok(e.add_insert("track.b", "gate", InsertPosition::post, &gate));
+    test::require_ok(e.batch([&] {
+        test::require_ok(e.add_track("a", 1));
+        test::require_ok(e.add_track("b", 2));
+        test::require_ok(e.add_bus("verb"));
+        test::require_ok(e.add_effect("bus.verb", Effect::reverb));
+        test::require_ok(e.add_send("track.a", "bus.verb", -12.0));
+        test::require_ok(e.add_insert("track.b", "gate", InsertPosition::post, &gate));
         return Status{};
     }));
-    ok(e.set("track.a.eq.1.type", "peak"));
-    ok(e.set("track.a.eq.1.gain_db", 6.0));
-    ok(e.set("track.b.compressor.enabled", 1.0));
+    test::require_ok(e.set("track.a.eq.1.type", "peak"));
+    test::require_ok(e.set("track.a.eq.1.gain_db", 6.0));
+    test::require_ok(e.set("track.b.compressor.enabled", 1.0));
     auto lane = [](std::vector<Breakpoint> p) { return Lane{std::move(p)}; };
-    ok(e.automate("track.a.gain_db", lane({{0, -20.0, Shape::smooth}, {5000, 0.0}, {9000, -6.0}})));
-    ok(e.automate("track.a.pan", lane({{0, -1.0}, {12000, 1.0}})));
-    ok(e.automate("track.a.send.verb.level_db", lane({{2000, -40.0}, {8000, 0.0, Shape::hold}, {10007, -20.0}})));
-    ok(e.automate("track.a.eq.1.freq_hz", lane({{0, 200.0, Shape::exponential}, {10000, 4000.0}})));
-    ok(e.automate("track.a.eq.2.type", lane({{0, 0.0, Shape::hold}, {4321, 5.0, Shape::hold}})));  // off, then peak
-    ok(e.automate("track.b.compressor.threshold_db", lane({{0, -10.0}, {11000, -40.0}})));
-    ok(e.automate(gate + ".threshold_db", lane({{3000, -60.0}, {9000, -20.0}})));
-    ok(e.automate("bus.verb.reverb.mix", lane({{0, 1.0}, {6000, 0.2}})));
-    ok(e.automate("master.gain_db", lane({{9500, 0.0}, {12000, -60.0}})));
+    test::require_ok(e.automate("track.a.gain_db", lane({{0, -20.0, Shape::smooth}, {5000, 0.0}, {9000, -6.0}})));
+    test::require_ok(e.automate("track.a.pan", lane({{0, -1.0}, {12000, 1.0}})));
+    test::require_ok(e.automate("track.a.send.verb.level_db", lane({{2000, -40.0}, {8000, 0.0, Shape::hold}, {10007, -20.0}})));
+    test::require_ok(e.automate("track.a.eq.1.freq_hz", lane({{0, 200.0, Shape::exponential}, {10000, 4000.0}})));
+    test::require_ok(e.automate("track.a.eq.2.type", lane({{0, 0.0, Shape::hold}, {4321, 5.0, Shape::hold}})));  // off, then peak
+    test::require_ok(e.automate("track.b.compressor.threshold_db", lane({{0, -10.0}, {11000, -40.0}})));
+    test::require_ok(e.automate(gate + ".threshold_db", lane({{3000, -60.0}, {9000, -20.0}})));
+    test::require_ok(e.automate("bus.verb.reverb.mix", lane({{0, 1.0}, {6000, 0.2}})));
+    test::require_ok(e.automate("master.gain_db", lane({{9500, 0.0}, {12000, -60.0}})));
 
     const std::size_t frames = 14000;
     std::vector<std::vector<float>> in(3, std::vector<float>(frames));
@@ -171,7 +166,7 @@ TEST_CASE("the timeline locates and stops: lanes land on their value there", "[a
     lane.points = {{0, 0.0}, {48000, -48.0}};  // -1 dB per 1000 frames
     const auto engine = stereo_track(64);
     Engine& e = *engine;
-    ok(e.automate("track.t.gain_db", lane));
+    test::require_ok(e.automate("track.t.gain_db", lane));
     std::vector<float> l(64), r(64), in(64, 0.5f);
     const float* ins[2] = {in.data(), in.data()};
     float* outs[2] = {l.data(), r.data()};
@@ -201,12 +196,12 @@ TEST_CASE("a set() takes over from the lane until its next breakpoint", "[automa
     lane.points = {{0, 0.0, Shape::hold}, {4800, -6.0, Shape::hold}, {9600, -20.0, Shape::hold}};
     const auto engine = stereo_track(64);
     Engine& e = *engine;
-    ok(e.automate("track.t.gain_db", lane));
+    test::require_ok(e.automate("track.t.gain_db", lane));
     const std::size_t frames = 188 * 64;
     std::vector<float> in(frames, 0.5f);
     Stereo out{std::vector<float>(frames), std::vector<float>(frames)};
     for (std::size_t pos = 0; pos < frames; pos += 64) {
-        if (pos == 5120) ok(e.set("track.t.gain_db", -30.0, 7));  // at frame 5127
+        if (pos == 5120) test::require_ok(e.set("track.t.gain_db", -30.0, 7));  // at frame 5127
         const float* ins[2] = {in.data() + pos, in.data() + pos};
         float* outs[2] = {out.left.data() + pos, out.right.data() + pos};
         e.process(ins, 2, outs, 64);
@@ -220,7 +215,7 @@ TEST_CASE("a lane a parameter cannot take is refused with the reason", "[automat
     const auto engine = stereo_track();
     Engine& e = *engine;
     std::string gate;
-    ok(e.add_insert("track.t", "gate", InsertPosition::post, &gate));
+    test::require_ok(e.add_insert("track.t", "gate", InsertPosition::post, &gate));
     auto refused = [&](std::string_view path, std::vector<Breakpoint> points, const char* words) {
         const Status s = e.automate(path, Lane{std::move(points)});
         INFO(s.message());
@@ -237,12 +232,12 @@ TEST_CASE("a lane a parameter cannot take is refused with the reason", "[automat
     refused("track.t.compressor.lookahead_ms", {{0, 1.0}}, "latency");
     refused("track.t.gian_db", {{0, 0.0}}, "gain_db");
     // A lane of -inf dB is the range's end: silence.
-    ok(e.automate("track.t.gain_db", Lane{{{0, -INFINITY}, {100, 0.0}}}));
-    ok(e.automate(gate + ".range_db", Lane{{{0, -30.0}}}));
+    test::require_ok(e.automate("track.t.gain_db", Lane{{{0, -INFINITY}, {100, 0.0}}}));
+    test::require_ok(e.automate(gate + ".range_db", Lane{{{0, -30.0}}}));
     const auto lanes = e.automation();
     REQUIRE(lanes.size() == 2);
     CHECK(lanes[0].first == "track.t.gain_db");
     CHECK(lanes[1].first == gate + ".range_db");
-    ok(e.automate("track.t.gain_db", Lane{}));  // an empty lane removes it
+    test::require_ok(e.automate("track.t.gain_db", Lane{}));  // an empty lane removes it
     CHECK(e.automation().size() == 1);
 }

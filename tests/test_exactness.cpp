@@ -18,11 +18,6 @@ namespace {
 
 constexpr double rate = 48000.0;
 
-void ok(const Status& s) {
-    INFO(s.message());
-    REQUIRE(s.ok());
-}
-
 /// A change at an absolute frame of the stream.
 struct Change {
     std::int64_t frame;
@@ -43,7 +38,7 @@ Stereo render_with_changes(Engine& e, const std::vector<std::vector<float>>& inp
         for (; next < changes.size() && changes[next].frame < static_cast<std::int64_t>(pos + n); ++next) {
             const Change& c = changes[next];
             const auto offset = static_cast<std::uint32_t>(c.frame - static_cast<std::int64_t>(pos));
-            ok(c.word.empty() ? e.set(c.path, c.value, offset) : e.set(c.path, c.word, offset));
+            test::require_ok(c.word.empty() ? e.set(c.path, c.value, offset) : e.set(c.path, c.word, offset));
         }
         for (std::size_t c = 0; c < inputs.size(); ++c) in[c] = inputs[c].data() + pos;
         float* o[2] = {out.left.data() + pos, out.right.data() + pos};
@@ -91,77 +86,77 @@ struct Inserts {
 
 void build_mix(Engine& e, Inserts& inserts) {
     std::vector<std::string>& insert_paths = inserts.paths;
-    ok(e.batch([&] {
-        ok(e.add_track("vox", 1));
-        ok(e.add_track("gtr", 2));
-        ok(e.add_track("kick", 1));
-        ok(e.add_track("keys", 2));
-        ok(e.add_track("bass", 1));
-        ok(e.add_bus("drums"));
-        ok(e.add_bus("verb"));
-        ok(e.add_effect("bus.verb", Effect::reverb));
-        ok(e.add_bus("echo"));
-        ok(e.add_effect("bus.echo", Effect::delay));
-        ok(e.set_output("track.kick", "bus.drums"));
-        ok(e.add_send("track.vox", "bus.verb", -10.0));
-        ok(e.add_send("track.gtr", "bus.echo", -12.0, true));
-        ok(e.add_send("track.keys", "bus.verb", -14.0));
-        ok(e.add_send("bus.echo", "bus.verb", -9.0));
+    test::require_ok(e.batch([&] {
+        test::require_ok(e.add_track("vox", 1));
+        test::require_ok(e.add_track("gtr", 2));
+        test::require_ok(e.add_track("kick", 1));
+        test::require_ok(e.add_track("keys", 2));
+        test::require_ok(e.add_track("bass", 1));
+        test::require_ok(e.add_bus("drums"));
+        test::require_ok(e.add_bus("verb"));
+        test::require_ok(e.add_effect("bus.verb", Effect::reverb));
+        test::require_ok(e.add_bus("echo"));
+        test::require_ok(e.add_effect("bus.echo", Effect::delay));
+        test::require_ok(e.set_output("track.kick", "bus.drums"));
+        test::require_ok(e.add_send("track.vox", "bus.verb", -10.0));
+        test::require_ok(e.add_send("track.gtr", "bus.echo", -12.0, true));
+        test::require_ok(e.add_send("track.keys", "bus.verb", -14.0));
+        test::require_ok(e.add_send("bus.echo", "bus.verb", -9.0));
         for (const ProcessorInfo* kind : processor_types()) {
             if (!kind->insert) continue;
             std::string path;
-            ok(e.add_insert("track.keys", kind->type, InsertPosition::post, &path));
+            test::require_ok(e.add_insert("track.keys", kind->type, InsertPosition::post, &path));
             insert_paths.push_back(path);
             inserts.types.emplace_back(kind->type);
         }
         std::string gate;
-        ok(e.add_insert("track.vox", "gate", InsertPosition::pre, &gate));
+        test::require_ok(e.add_insert("track.vox", "gate", InsertPosition::pre, &gate));
         insert_paths.push_back(gate);
         inserts.types.emplace_back("vox gate");
         return Status{};
     }));
-    ok(e.set_sidechain("track.bass.compressor", "track.kick"));
-    ok(e.set_sidechain(insert_paths.back(), "track.kick"));
+    test::require_ok(e.set_sidechain("track.bass.compressor", "track.kick"));
+    test::require_ok(e.set_sidechain(insert_paths.back(), "track.kick"));
 
-    ok(e.set("track.vox.eq.1.type", "highpass"));
-    ok(e.set("track.vox.eq.1.freq_hz", 90.0));
-    ok(e.set("track.vox.eq.2.type", "peak"));
-    ok(e.set("track.vox.eq.2.freq_hz", 2500.0));
-    ok(e.set("track.vox.eq.2.gain_db", 4.0));
-    ok(e.set("track.vox.eq.3.type", "highshelf"));
-    ok(e.set("track.vox.eq.3.gain_db", -3.0));
-    ok(e.set("track.vox.compressor.enabled", 1.0));
-    ok(e.set("track.vox.compressor.detector", "rms"));
-    ok(e.set("track.vox.compressor.threshold_db", -24.0));
-    ok(e.set("track.vox.insert.1.threshold_db", -30.0));
-    ok(e.set("track.gtr.eq.1.type", "highpass"));
-    ok(e.set("track.gtr.eq.1.slope", 24.0));
-    ok(e.set("track.gtr.eq.1.freq_hz", 120.0));
-    ok(e.set("track.gtr.eq.2.type", "lowshelf"));
-    ok(e.set("track.gtr.eq.2.gain_db", 3.0));
-    ok(e.set("track.gtr.eq.3.type", "notch"));
-    ok(e.set("track.gtr.eq.3.freq_hz", 700.0));
-    ok(e.set("track.gtr.eq.4.type", "lowpass"));
-    ok(e.set("track.gtr.eq.4.freq_hz", 9000.0));
-    ok(e.set("track.gtr.delay_ms", 2.5));
-    ok(e.set("track.gtr.pan", -0.4));
-    ok(e.set("track.bass.compressor.enabled", 1.0));
-    ok(e.set("track.bass.compressor.threshold_db", -30.0));
-    ok(e.set("track.bass.compressor.lookahead_ms", 3.0));
-    ok(e.set("track.keys.gain_db", -4.0));
+    test::require_ok(e.set("track.vox.eq.1.type", "highpass"));
+    test::require_ok(e.set("track.vox.eq.1.freq_hz", 90.0));
+    test::require_ok(e.set("track.vox.eq.2.type", "peak"));
+    test::require_ok(e.set("track.vox.eq.2.freq_hz", 2500.0));
+    test::require_ok(e.set("track.vox.eq.2.gain_db", 4.0));
+    test::require_ok(e.set("track.vox.eq.3.type", "highshelf"));
+    test::require_ok(e.set("track.vox.eq.3.gain_db", -3.0));
+    test::require_ok(e.set("track.vox.compressor.enabled", 1.0));
+    test::require_ok(e.set("track.vox.compressor.detector", "rms"));
+    test::require_ok(e.set("track.vox.compressor.threshold_db", -24.0));
+    test::require_ok(e.set("track.vox.insert.1.threshold_db", -30.0));
+    test::require_ok(e.set("track.gtr.eq.1.type", "highpass"));
+    test::require_ok(e.set("track.gtr.eq.1.slope", 24.0));
+    test::require_ok(e.set("track.gtr.eq.1.freq_hz", 120.0));
+    test::require_ok(e.set("track.gtr.eq.2.type", "lowshelf"));
+    test::require_ok(e.set("track.gtr.eq.2.gain_db", 3.0));
+    test::require_ok(e.set("track.gtr.eq.3.type", "notch"));
+    test::require_ok(e.set("track.gtr.eq.3.freq_hz", 700.0));
+    test::require_ok(e.set("track.gtr.eq.4.type", "lowpass"));
+    test::require_ok(e.set("track.gtr.eq.4.freq_hz", 9000.0));
+    test::require_ok(e.set("track.gtr.delay_ms", 2.5));
+    test::require_ok(e.set("track.gtr.pan", -0.4));
+    test::require_ok(e.set("track.bass.compressor.enabled", 1.0));
+    test::require_ok(e.set("track.bass.compressor.threshold_db", -30.0));
+    test::require_ok(e.set("track.bass.compressor.lookahead_ms", 3.0));
+    test::require_ok(e.set("track.keys.gain_db", -4.0));
     for (const std::string& p : insert_paths) {
         ParameterInfo mix;
-        if (e.parameter_info(p + ".mix", mix)) ok(e.set(p + ".mix", 0.6));
+        if (e.parameter_info(p + ".mix", mix)) test::require_ok(e.set(p + ".mix", 0.6));
     }
-    ok(e.set("bus.verb.reverb.predelay_ms", 120.0));
-    ok(e.set("bus.verb.reverb.decay_s", 1.5));
-    ok(e.set("bus.echo.delay.time_ms", 100.0));
-    ok(e.set("bus.echo.delay.feedback", 0.4));
-    ok(e.set("bus.drums.compressor.enabled", 1.0));
-    ok(e.set("bus.drums.compressor.threshold_db", -18.0));
-    ok(e.set("master.compressor.enabled", 1.0));
-    ok(e.set("master.limiter.enabled", 1.0));
-    ok(e.set("master.limiter.gain_db", 4.0));
+    test::require_ok(e.set("bus.verb.reverb.predelay_ms", 120.0));
+    test::require_ok(e.set("bus.verb.reverb.decay_s", 1.5));
+    test::require_ok(e.set("bus.echo.delay.time_ms", 100.0));
+    test::require_ok(e.set("bus.echo.delay.feedback", 0.4));
+    test::require_ok(e.set("bus.drums.compressor.enabled", 1.0));
+    test::require_ok(e.set("bus.drums.compressor.threshold_db", -18.0));
+    test::require_ok(e.set("master.compressor.enabled", 1.0));
+    test::require_ok(e.set("master.limiter.enabled", 1.0));
+    test::require_ok(e.set("master.limiter.gain_db", 4.0));
 }
 
 /// Changes while it plays, at frames no block size lines up with.
@@ -247,11 +242,11 @@ TEST_CASE("what is set before the audio starts stands at frame 0", "[exactness]"
 
     SECTION("a delay insert of 100 ms repeats an impulse at frame 4800, at full level") {
         Engine e(o);
-        ok(e.add_track("t", 1));
+        test::require_ok(e.add_track("t", 1));
         std::string delay;
-        ok(e.add_insert("track.t", "delay", InsertPosition::post, &delay));
-        ok(e.set(delay + ".time_ms", 100.0));
-        ok(e.set(delay + ".feedback", 0.0));
+        test::require_ok(e.add_insert("track.t", "delay", InsertPosition::post, &delay));
+        test::require_ok(e.set(delay + ".time_ms", 100.0));
+        test::require_ok(e.set(delay + ".feedback", 0.0));
         const Stereo out = test::render(e, impulse, frames, 100);
         // Wet only: the stereo delay makes the track stereo, the centred pan is then a balance at
         // unity, so the echo is the impulse itself, 4800 frames later, and nothing else.
@@ -263,10 +258,10 @@ TEST_CASE("what is set before the audio starts stands at frame 0", "[exactness]"
     }
     SECTION("a reverb with a 200 ms predelay is silent for 200 ms") {
         Engine e(o);
-        ok(e.add_track("t", 1));
+        test::require_ok(e.add_track("t", 1));
         std::string verb;
-        ok(e.add_insert("track.t", "reverb", InsertPosition::post, &verb));
-        ok(e.set(verb + ".predelay_ms", 200.0));
+        test::require_ok(e.add_insert("track.t", "reverb", InsertPosition::post, &verb));
+        test::require_ok(e.set(verb + ".predelay_ms", 200.0));
         const Stereo out = test::render(e, impulse, frames, 100);
         std::size_t first = frames;
         for (std::size_t i = 0; i < frames && first == frames; ++i)
@@ -276,8 +271,8 @@ TEST_CASE("what is set before the audio starts stands at frame 0", "[exactness]"
     }
     SECTION("a track at -120 dB is silent from the first sample") {
         Engine e(o);
-        ok(e.add_track("t", 1));
-        ok(e.set("track.t.gain_db", -120.0));
+        test::require_ok(e.add_track("t", 1));
+        test::require_ok(e.set("track.t.gain_db", -120.0));
         std::vector<std::vector<float>> loud(1, std::vector<float>(frames, 0.9f));
         const Stereo out = test::render(e, loud, frames, 64);
         for (std::size_t i = 0; i < frames; ++i) {
@@ -288,10 +283,10 @@ TEST_CASE("what is set before the audio starts stands at frame 0", "[exactness]"
     }
     SECTION("a send at -6.02 dB carries half the signal from the first sample") {
         Engine e(o);
-        ok(e.add_track("t", 1));
-        ok(e.add_bus("b"));
-        ok(e.set_output("track.t", ""));
-        ok(e.add_send("track.t", "bus.b", 20.0 * std::log10(0.5)));
+        test::require_ok(e.add_track("t", 1));
+        test::require_ok(e.add_bus("b"));
+        test::require_ok(e.set_output("track.t", ""));
+        test::require_ok(e.add_send("track.t", "bus.b", 20.0 * std::log10(0.5)));
         std::vector<std::vector<float>> dc(1, std::vector<float>(256, 0.8f));
         const Stereo out = test::render(e, dc, 256, 64);
         const float expected = 0.8f * std::cos(static_cast<float>(M_PI) / 4.0f) * 0.5f;  // equal-power centre
@@ -305,8 +300,8 @@ TEST_CASE("what is set before the audio starts stands at frame 0", "[exactness]"
         // Settling concerns the values standing at frame 0 only: a change for a later frame is
         // smoothed as always.
         Engine e(o);
-        ok(e.add_track("t", 2));
-        ok(e.set("track.t.gain_db", -6.0, 1000));
+        test::require_ok(e.add_track("t", 2));
+        test::require_ok(e.set("track.t.gain_db", -6.0, 1000));
         std::vector<std::vector<float>> dc(2, std::vector<float>(4000, 0.5f));
         const Stereo out = test::render(e, dc, 4000, 256);
         CHECK(out.left[999] == 0.5f);
