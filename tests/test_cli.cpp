@@ -124,6 +124,11 @@ TEST_CASE("rtmix exits 2 on a usage error, says why on stderr, and writes nothin
         CHECK(r.exit_code == 2);
         CHECK_THAT(r.err, Contains("--dither 'rpdf': expected none, tpdf or shaped"));
     }
+    SECTION("a time the console refuses too: 1:75 is a typo, not 2:15") {
+        const Result r = run_rtmix(dir, {"render", session, "-o", master, "--start", "1:75"});
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.err, Contains("--start '1:75'") && Contains("under 60"));
+    }
     SECTION("FLAC with --bits 32f") {
         const Result r = run_rtmix(dir, {"render", session, "-o", (dir / "master.flac").string(), "--bits", "32f"});
         CHECK(r.exit_code == 2);

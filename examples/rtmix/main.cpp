@@ -32,6 +32,7 @@
 #include <fmt/format.h>
 
 #include "analyze.hpp"
+#include "console.hpp"
 #include "params.hpp"
 #include "play.hpp"
 #include "report.hpp"
@@ -119,22 +120,13 @@ double parse_number(std::string_view option, std::string_view text, double lo, d
     return v;
 }
 
-/// "12.5", "90", "1:30", "1:02:03.5" -> seconds.
+/// "12.5", "90", "1:30", "1:02:03.5" -> seconds: the console's rule (rtmix::cli::parse_time), so
+/// that `--start 1:75` is refused here as `locate 1:75` is there.
 double parse_time(std::string_view option, std::string_view text) {
-    double total = 0.0;
-    std::size_t parts = 0;
-    while (true) {
-        const std::size_t colon = text.find(':');
-        const std::string_view part = text.substr(0, colon);
-        double v = 0.0;
-        const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
-        if (part.empty() || ec != std::errc{} || end != part.data() + part.size() || v < 0 || ++parts > 3)
-            throw UsageError{fmt::format("{} '{}': expected seconds (12.5) or minutes:seconds (1:30)", option, text)};
-        total = total * 60.0 + v;
-        if (colon == std::string_view::npos) break;
-        text.remove_prefix(colon + 1);
-    }
-    return total;
+    if (const std::optional<double> t = rtmix::cli::parse_time(text)) return *t;
+    throw UsageError{fmt::format("{} '{}': expected seconds (12.5), m:ss (1:30) or h:mm:ss (1:02:03.5), with under 60 "
+                                 "seconds and minutes after a colon",
+                                 option, text)};
 }
 
 std::string_view lowercase_extension(const std::string& path, std::string& buffer) {
