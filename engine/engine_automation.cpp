@@ -107,6 +107,19 @@ Status Engine::automate(std::string_view path, const Lane& lane) {
     return {};
 }
 
+Status Engine::release(std::string_view path, std::uint32_t sample_offset) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->collect();
+    ResolvedParam p;
+    if (Status s = resolve_param(impl_->model, path, impl_->options.sample_rate, p); !s) return s;
+    const LaneModel* lane = find_lane(owner_lanes(p), p.index);
+    if (lane == nullptr)
+        return lane_error(Status::Code::invalid_value, fmt::format("{} has no automation lane to go back to", path));
+    std::vector<ParamChange> changes{lane->address};
+    changes.front().kind = ParamChange::release_lane;
+    return impl_->push(changes, sample_offset);
+}
+
 std::vector<std::pair<std::string, Lane>> Engine::automation() const {
     std::lock_guard lock(impl_->mutex);
     std::vector<std::pair<std::string, Lane>> out;

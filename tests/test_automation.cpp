@@ -211,6 +211,29 @@ TEST_CASE("a set() takes over from the lane until its next breakpoint", "[automa
     CHECK(out.left[11000] == Approx(0.5 * db_to_gain(-20.0)).epsilon(1e-5));  // the next point takes over
 }
 
+TEST_CASE("release() gives a parameter back to its lane at once", "[automation]") {
+    Lane lane;
+    lane.points = {{0, 0.0, Shape::hold}, {4800, -6.0, Shape::hold}, {48000, -20.0, Shape::hold}};
+    const auto engine = stereo_track(64);
+    Engine& e = *engine;
+    test::require_ok(e.automate("track.t.gain_db", lane));
+    const std::size_t frames = 150 * 64;
+    std::vector<float> in(frames, 0.5f);
+    Stereo out{std::vector<float>(frames), std::vector<float>(frames)};
+    for (std::size_t pos = 0; pos < frames; pos += 64) {
+        if (pos == 5120) test::require_ok(e.set("track.t.gain_db", -30.0));
+        if (pos == 6400) test::require_ok(e.release("track.t.gain_db", 3));  // at frame 6403
+        const float* ins[2] = {in.data() + pos, in.data() + pos};
+        float* outs[2] = {out.left.data() + pos, out.right.data() + pos};
+        e.process(ins, 2, outs, 64);
+    }
+    CHECK(out.left[6300] == Approx(0.5 * db_to_gain(-30.0)).epsilon(1e-5));  // the set() holds (its 20 ms ramp done)
+    CHECK(out.left[6402] == Approx(0.5 * db_to_gain(-30.0)).epsilon(1e-5));
+    CHECK(out.left[6403] > out.left[6402]);  // released: on its way back
+    CHECK(out.left[6500] == Approx(0.5 * db_to_gain(-6.0)).epsilon(1e-5));  // the lane's value
+    CHECK_FALSE(e.release("track.t.pan").ok());  // no lane there
+}
+
 TEST_CASE("a lane a parameter cannot take is refused with the reason", "[automation]") {
     const auto engine = stereo_track();
     Engine& e = *engine;

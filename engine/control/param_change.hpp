@@ -34,6 +34,10 @@ struct ParamChange {
     std::uint32_t sample_offset = 0;
     std::uint16_t param = 0;
     std::uint8_t slot = 0;
+    /// With a target: 0 sets the value; release_lane gives the parameter back to its automation
+    /// lane (after a set() took over from it), and carries no value.
+    std::uint8_t kind = 0;
+    static constexpr std::uint8_t release_lane = 1;
 };
 
 /// ParamChange::param of a change without a target: clear every strip's peak hold and maximum

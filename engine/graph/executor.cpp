@@ -228,7 +228,16 @@ void Executor::apply_due(std::uint32_t pos) noexcept {
 }
 
 void Executor::apply(const ParamChange& change) noexcept {
-    if (change.target != nullptr) {
+    if (change.target != nullptr && change.kind == ParamChange::release_lane) {
+        if (plan_ != nullptr)
+            for (PlanLane& lane : plan_->lanes)
+                if (lane.address.target == change.target && lane.address.param == change.param &&
+                    lane.address.slot == change.slot) {
+                    lane.held_until = INT64_MIN;
+                    lane.sent = false;
+                    lanes_fresh_ = true;  // read it now, not at the next grid point
+                }
+    } else if (change.target != nullptr) {
         change.target->apply(change.param, change.slot, change.value);
         if (plan_ != nullptr && !plan_->lanes.empty()) hold_lanes_of(change);
     }

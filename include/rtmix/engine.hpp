@@ -227,8 +227,12 @@ public:
     /// sends the value it will have at the next such point: trim, fader, pan and send levels ramp
     /// there in a straight line, other parameters glide there with their own smoothing. A set()
     /// of an automated parameter takes over from its lane until the lane's next breakpoint (as a
-    /// fader touched by hand, "touch" in Ardour and Tracktion), then the lane goes on.
+    /// fader touched by hand, "touch" in Ardour and Tracktion), then the lane goes on, or until
+    /// release() gives it back.
     Status automate(std::string_view path, const Lane& lane);
+    /// Gives an automated parameter back to its lane at once (at `sample_offset` into the next
+    /// block), after a set() took over from it: it moves to the lane's value within 32 frames.
+    Status release(std::string_view path, std::uint32_t sample_offset = 0);
     /// Every lane of the mix, by parameter path, in the order of parameter_paths().
     std::vector<std::pair<std::string, Lane>> automation() const;
 
