@@ -350,14 +350,15 @@ void add_wav_isrc(const std::filesystem::path& path, const std::string& isrc) {
     std::memcpy(entry.data(), "ISRC", 4);
     write_le32(entry.data() + 4, static_cast<std::uint32_t>(isrc.size() + 1));
     std::memcpy(entry.data() + 8, isrc.data(), isrc.size());
-    std::vector<unsigned char> tail;
-    if (last_info < 0) {  // a chunk of its own: "LIST", size, "INFO", the entry
-        tail.assign(12, 0);
+    // Without a LIST INFO chunk at the end, one of its own: "LIST", size, "INFO", then the entry.
+    const std::size_t head = last_info < 0 ? 12 : 0;
+    std::vector<unsigned char> tail(head + entry.size(), 0);
+    if (head > 0) {
         std::memcpy(tail.data(), "LIST", 4);
         write_le32(tail.data() + 4, static_cast<std::uint32_t>(4 + entry.size()));
         std::memcpy(tail.data() + 8, "INFO", 4);
     }
-    tail.insert(tail.end(), entry.begin(), entry.end());
+    std::memcpy(tail.data() + head, entry.data(), entry.size());
     std::fseek(f, end, SEEK_SET);
     if (end % 2 != 0) std::fputc(0, f);  // a chunk starts on an even offset
     const long body_end = end + (end % 2);
