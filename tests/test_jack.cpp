@@ -248,3 +248,141 @@ TEST_CASE("rtmix play through PortAudio's JACK host API delivers the master", "[
     rtmix.send("quit\n");
     CHECK(rtmix.wait_exit(20.0) == 0);
 }
+
+namespace {
+
+/// Two seconds of a plucked-tone stem with noise bursts (mono or stereo), for the recording tests.
+std::vector<std::vector<float>> test_stem(std::uint32_t channels, double freq, std::uint64_t seed) {
+    constexpr std::size_t n = 96000;
+    std::vector<std::vector<float>> out(channels, std::vector<float>(n));
+    std::uint64_t s = seed;
+    for (std::size_t i = 0; i < n; ++i) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        const double noise = static_cast<double>(s >> 40) / static_cast<double>(1ULL << 24) - 0.5;
+        const double t = static_cast<double>(i) / 48000.0;
+        const double env = std::exp(-6.0 * std::fmod(t, 0.5));
+        const double burst = std::fmod(t, 0.25) < 0.01 ? noise : 0.0;
+        for (std::uint32_t c = 0; c < channels; ++c)
+            out[c][i] = static_cast<float>(0.5 * env * std::sin(2.0 * std::numbers::pi * freq * (1.0 + 0.01 * c) * t) + 0.4 * burst);
+    }
+    return out;
+}
+
+/// A session that uses automation (fader, pan, send, EQ frequency, reverb mix), an EQ, a
+/// compressor, a gate, a reverb and a delay on buses, and the master limiter.
+void write_automated_session(const TempDir& dir) {
+    rtmix::test::write_audio(dir / "keys.wav", test_stem(2, 330.0, 1), 48000);
+    rtmix::test::write_audio(dir / "vox.wav", test_stem(1, 220.0, 2), 48000);
+    rtmix::test::write_text(dir / "song.toml", R"([session]
+sample_rate = 48000
+block_frames = 100
+
+[[bus]]
+name = "verb"
+reverb = { size = 0.6, decay_s = 1.2, predelay_ms = 20, automation = { mix = [ [0, 1.0], [1.5, 0.6, "smooth"] ] } }
+
+[[bus]]
+name = "echo"
+delay = { time_ms = 125, feedback = 0.4 }
+
+[master.limiter]
+ceiling_dbtp = -1.0
+
+[[track]]
+name = "keys"
+file = "keys.wav"
+gain_db = -3
+eq = [ { type = "peak", freq_hz = 1000, gain_db = 4, q = 1.0, automation = { freq_hz = [ [0, 200], [1.8, 4000, "exponential"] ] } } ]
+compressor = { threshold_db = -20, ratio = 3 }
+sends = [ { bus = "verb", level_db = -8 } ]
+
+[track.automation]
+gain_db = [ [0, "-inf"], [0.4, 0, "smooth"], [1.2, -2], [1.9, -12] ]
+pan = [ [0, -0.8], [1.6, 0.8] ]
+
+[[track]]
+name = "vox"
+file = "vox.wav"
+inserts = [ { type = "gate", threshold_db = -40 } ]
+sends = [ { bus = "echo", level_db = -6 } ]
+
+[track.automation]
+"send.echo.level_db" = [ [0.3, -40], [0.9, 0, "smooth"], ["80000 samples", -20, "hold"] ]
+)");
+}
+
+}  // namespace
+
+TEST_CASE("an automated session recorded live under JACK equals its offline render sample for sample",
+          "[jack][cli][automation][exactness]") {
+    const unsigned period = GENERATE(64u, 1024u);
+    JackServer server(period);
+    TempDir dir;
+    write_automated_session(dir);
+    const std::filesystem::path song = dir / "song.toml";
+
+    // Offline: the same float file, no dither.
+    RtmixProcess render(dir, {"render", song.string(), "-o", (dir / "offline.wav").string(), "--bits", "32f",
+                              "--dither", "none"});
+    REQUIRE(render.wait_exit(120.0) == 0);
+
+    // Live: played from the start to the end through the server's callback, recorded; the console
+    // input ends at once, so it plays to the end of the session and quits.
+    RtmixProcess play(dir, {"play", song.string(), "--server", server.name(), "--record", (dir / "live.wav").string(),
+                            "--bits", "32f", "--dither", "none", "--stats"});
+    play.close_input();
+    REQUIRE(play.wait_exit(60.0) == 0);
+    INFO(play.out() << play.err());
+    CHECK(play.out().find("recorded ") != std::string::npos);
+    CHECK(play.out().find("underruns 0") != std::string::npos);  // the reader kept up
+    CHECK(play.err().find("lost") == std::string::npos);
+
+    const rtmix::test::Audio offline = rtmix::test::read_audio(dir / "offline.wav");
+    const rtmix::test::Audio live = rtmix::test::read_audio(dir / "live.wav");
+    REQUIRE(offline.channels.size() == 2);
+    REQUIRE(live.channels.size() == 2);
+    // The recording runs on past the session's end while the program waits to quit; the render
+    // ends when the tails are silent. Both hold the whole two seconds and more.
+    const std::size_t n = std::min(offline.frames(), live.frames());
+    REQUIRE(n >= 96000);
+    CHECK(offline.peak() > 0.1);
+    std::size_t differ = 0, first = n;
+    for (std::size_t c = 0; c < 2; ++c)
+        for (std::size_t i = 0; i < n; ++i)
+            if (offline.channels[c][i] != live.channels[c][i]) {
+                ++differ;
+                first = std::min(first, i);
+            }
+    INFO("period " << period << ": " << differ << " samples differ" << (differ > 0 ? ", the first at frame " + std::to_string(first) : std::string()));
+    CHECK(differ == 0);
+}
+
+TEST_CASE("rtmix play --record refuses what it must not write", "[cli]") {
+    TempDir dir;
+    write_automated_session(dir);
+    const std::filesystem::path song = dir / "song.toml";
+    struct Case {
+        std::vector<std::string> args;
+        std::string error;
+    };
+    const std::vector<Case> cases = {
+        {{"--record", (dir / "keys.wav").string()}, "is the stem of track 'keys'"},
+        {{"--record", song.string(), "--format", "wav"}, "is the session file"},
+        {{"--record", "-"}, "the standard output carries the console"},
+        {{"--bits", "16"}, "--bits applies to a recording"},
+        {{"--record", (dir / "take.flac").string(), "--bits", "32f"}, "FLAC stores integer samples"},
+        {{"--record", (dir / "take").string()}, "cannot tell the format"},
+    };
+    for (const Case& c : cases) {
+        std::vector<std::string> args = {"play", song.string(), "--server", "rtmix-no-such-server"};
+        args.insert(args.end(), c.args.begin(), c.args.end());
+        RtmixProcess p(dir, args);
+        p.close_input();
+        const int code = p.wait_exit(30.0);
+        INFO(c.error << "\n" << p.err());
+        CHECK(code == 2);
+        CHECK(p.err().find(c.error) != std::string::npos);
+    }
+    // Nothing written over the inputs.
+    CHECK(rtmix::test::read_audio(dir / "keys.wav").frames() == 96000);
+}

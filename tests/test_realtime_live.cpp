@@ -46,9 +46,10 @@ rtmix::Session write_session(const rtmix::test::TempDir& dir, const std::string&
     return rtmix::Session::load(dir / "rt.toml");
 }
 
-/// Plays `session` through `backend` for about two seconds while the control side flood-changes
-/// the mix and the transport; returns the violations counted on the audio threads.
-rt::Violations run(rtmix::Backend& backend, const rtmix::Session& session) {
+/// Plays `session` through `backend` for about two seconds, recording the master into `take`,
+/// while the control side flood-changes the mix and the transport; returns the violations
+/// counted on the audio threads.
+rt::Violations run(rtmix::Backend& backend, const rtmix::Session& session, const std::filesystem::path& take) {
     rtmix::PlayerOptions options;
     options.sample_rate = backend.sample_rate();
     options.max_block_frames = backend.buffer_frames();
@@ -57,6 +58,8 @@ rt::Violations run(rtmix::Backend& backend, const rtmix::Session& session) {
     rtmix::Player player(session, options);
     REQUIRE(player.wait_until_buffered(10.0));
     backend.start(player);
+    player.start_recording({.output = take, .format = rtmix::RenderOptions::Format::wav,
+                            .sample = rtmix::RenderOptions::Sample::int16});
     player.play();
     rt::reset_violations();
     for (int i = 0; i < 200; ++i) {
@@ -75,6 +78,10 @@ rt::Violations run(rtmix::Backend& backend, const rtmix::Session& session) {
     CHECK(s.callbacks > 100);
     CHECK(s.error.empty());
     backend.stop();
+    const rtmix::RecordSummary rec = player.stop_recording();
+    CHECK(rec.frames > 48000);
+    CHECK(rec.lost_frames == 0);
+    CHECK(std::filesystem::exists(take));
     return v;
 }
 
@@ -88,7 +95,7 @@ TEST_CASE("the JACK backend's callback neither allocates nor locks", "[realtime]
     options.server = server.name();
     options.on_audio_thread_start = [] { thread_local rt::AudioThreadScope audio; };
     auto backend = rtmix::open_backend(options);
-    const rt::Violations v = run(*backend, session);
+    const rt::Violations v = run(*backend, session, dir / "take.wav");
     CHECK(v.allocations == 0);
     CHECK(v.locks == 0);
 }
@@ -105,7 +112,7 @@ TEST_CASE("the PortAudio backend's callback neither allocates nor locks", "[real
     options.frames = 256;
     options.on_audio_thread_start = [] { thread_local rt::AudioThreadScope audio; };
     auto backend = rtmix::open_backend(options);
-    const rt::Violations v = run(*backend, session);
+    const rt::Violations v = run(*backend, session, dir / "take.wav");
     ::unsetenv("JACK_DEFAULT_SERVER");
     // PortAudio's JACK host API runs its own code around the callback on the same thread: it
     // takes mutexes there and now and then allocates, so the counts on that thread are not

@@ -49,7 +49,8 @@ namespace {
 const double fs = 48000.0;
 
 /// The Player's declick: a stop or a locate while playing fades the current audio out over this
-/// many frames, and audio that follows silence fades in over as many (player.cpp, fade_frames).
+/// many frames, and audio that follows silence fades in over as many (player.cpp, fade_frames),
+/// unless it starts at or before the stem's first frame (as a render does).
 constexpr std::int64_t declick = 128;
 
 /// Gain of the fade-in on the i-th frame of audio after silence: (i + 1) / 129, then 1.
@@ -270,7 +271,7 @@ std::vector<int> descriptors_of(const std::filesystem::path& file) {
 
 }  // namespace
 
-TEST_CASE("a stem streams to the master sample for sample after the fade-in", "[stream]") {
+TEST_CASE("a stem streams to the master sample for sample from its first frame", "[stream]") {
     TempDir dir;
     const std::int64_t frames = 96000;  // 2 s
     test::write_audio(dir / "stems/a.wav", {stem_samples(frames)}, 48000);
@@ -286,7 +287,7 @@ TEST_CASE("a stem streams to the master sample for sample after the fade-in", "[
     player.play();
     // Past the stem's end: silence there.
     const Stereo out = run(player, frames + 24000);
-    check_frames(out.left, 0, frames, [](std::int64_t i) { return stem_value(i) * fade_in(i); }, "left: the stem");
+    check_frames(out.left, 0, frames, [](std::int64_t i) { return stem_value(i); }, "left: the stem");
     check_frames(out.left, frames, frames + 24000, silence, "left after the stem");
     check_frames(out.right, 0, frames + 24000, silence, "right (hard left pan)");
     const TransportState t = player.transport();
@@ -319,7 +320,7 @@ pan = -1
     player.play();
     const Stereo out = run(player, frames);
     const double g = 0.01;  // -40 dB
-    check_frames(out.left, 0, frames, [&](std::int64_t i) { return g * stem_value(i) * fade_in(i); }, "left");
+    check_frames(out.left, 0, frames, [&](std::int64_t i) { return g * stem_value(i); }, "left");
     check_frames(out.right, 0, frames, silence, "right (hard left pan)");
 }
 
@@ -339,8 +340,8 @@ file = "stems/a.wav"
     const Stereo out = run(player, frames);
     // theta = (0 + 1) pi / 4: cos = sin = 1 / sqrt 2.
     const double g = std::sqrt(0.5);
-    check_frames(out.left, 0, frames, [&](std::int64_t i) { return g * stem_value(i) * fade_in(i); }, "left");
-    check_frames(out.right, 0, frames, [&](std::int64_t i) { return g * stem_value(i) * fade_in(i); }, "right");
+    check_frames(out.left, 0, frames, [&](std::int64_t i) { return g * stem_value(i); }, "left");
+    check_frames(out.right, 0, frames, [&](std::int64_t i) { return g * stem_value(i); }, "right");
 }
 
 TEST_CASE("offset_ms moves the stem on the live timeline by exactly its frames", "[stream]") {
@@ -359,12 +360,12 @@ TEST_CASE("offset_ms moves the stem on the live timeline by exactly its frames",
     player.play();
     const std::int64_t total = 72000;
     const Stereo out = run(player, total);
-    // The fade-in covers timeline frames 0 to 127, whatever is there (silence with a positive
-    // offset), so the stem lands on frame `offset` at full level.
+    // A positive offset: silence, then the stem from its first frame at full level, as a render
+    // has it. A negative one starts inside the stem: it fades in over timeline frames 0 to 127.
     check_frames(out.left, 0, total,
                  [&](std::int64_t i) {
                      const std::int64_t s = i - offset;
-                     return (s >= 0 && s < frames ? stem_value(s) : 0.0) * fade_in(i);
+                     return (s >= 0 && s < frames ? stem_value(s) : 0.0) * (offset < 0 ? fade_in(i) : 1.0);
                  },
                  "left");
     check_frames(out.right, 0, total, silence, "right");
@@ -380,7 +381,7 @@ TEST_CASE("locate fades out then plays the stem from the new time sample for sam
     REQUIRE(player.wait_until_buffered(5.0));
     player.play();
     const Stereo first = run(player, 24000);
-    check_frames(first.left, 0, 24000, [](std::int64_t i) { return stem_value(i) * fade_in(i); }, "before locate");
+    check_frames(first.left, 0, 24000, [](std::int64_t i) { return stem_value(i); }, "before locate");
 
     // Forward, to 2 s (frame 96000), then back, to 0.25 s (frame 12000).
     for (const std::int64_t target : {std::int64_t{96000}, std::int64_t{12000}}) {
@@ -425,7 +426,7 @@ TEST_CASE("a loop plays its region again and again sample for sample", "[stream]
     REQUIRE(player.wait_until_buffered(5.0));
     player.play();
     const Stereo first = run(player, 24000);
-    check_frames(first.left, 0, 24000, [](std::int64_t i) { return stem_value(i) * fade_in(i); }, "before the loop");
+    check_frames(first.left, 0, 24000, [](std::int64_t i) { return stem_value(i); }, "before the loop");
 
     // [1 s, 1.5 s) = frames [48000, 72000): 24000 frames, not a multiple of the reader's chunks
     // nor of the blocks, so wraps fall inside both. The position (0.5 s) is outside the loop: the
@@ -644,7 +645,7 @@ TEST_CASE("a stalled reader never blocks process and its track comes back in tim
     // The stem up to where the ring ran dry, then silence.
     std::int64_t dry = 0;
     while (dry < total && std::fabs(out.left[static_cast<std::size_t>(dry)] -
-                                    stem_value(dry) * fade_in(dry)) <= 1e-6)
+                                    stem_value(dry)) <= 1e-6)
         ++dry;
     // The read-ahead played out and nothing the reader had not read. Not always all of it: the
     // reader may have taken the last chunk from the pool (wait_until_buffered() saw the pool
@@ -706,7 +707,7 @@ TEST_CASE("a stem whose file breaks while playing turns silent and is reported",
     // What the ring held plays; from the first failed read on, the track is silent, and the
     // callbacks go on.
     std::int64_t good = 0;
-    while (good < total && std::fabs(out.left[static_cast<std::size_t>(good)] - stem_value(good) * fade_in(good)) <= 1e-6)
+    while (good < total && std::fabs(out.left[static_cast<std::size_t>(good)] - stem_value(good)) <= 1e-6)
         ++good;
     // As with a stalled reader: the read-ahead, less the chunk the reader may have been filling
     // when the descriptor broke.

@@ -8,14 +8,19 @@
 #include "rtmix/live.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 
 #include <boost/lockfree/spsc_queue.hpp>
 #include <fmt/format.h>
 
+#include "files/audio_file.hpp"
+#include "live/recorder.hpp"
 #include "live/stream.hpp"
+#include "offline/master_writer.hpp"
 
 namespace rtmix {
 
@@ -99,6 +104,14 @@ struct Player::Impl {
     std::int64_t loop_start = 0, loop_end = 0;  // loop_end <= loop_start: none
     bool freed = false;            // chunks given back this callback: wake the reader
 
+    // The recording: the control side owns it; the audio thread uses `recorder` only between
+    // setting and clearing `in_process`, so once the control side has cleared `recorder` and
+    // seen `in_process` false, no callback holds it any more.
+    std::unique_ptr<live::Recorder> recording;
+    std::atomic<live::Recorder*> recorder{nullptr};
+    std::atomic<bool> in_process{false};
+    live::Recorder* rec = nullptr;  // audio thread: this callback's
+
     // Published by the audio thread for transport().
     std::atomic<bool> pub_playing{false};
     std::atomic<std::int64_t> pub_position{0};
@@ -135,15 +148,21 @@ Player::Player(const Session& session, const PlayerOptions& options) : impl_(std
         }
     }
     m.streamer = std::make_unique<live::Streamer>(file_strips, m.rate, options.read_ahead_s, m.block, options.on_reader_chunk);
-    for (std::size_t i = 0; i < file_strips.size(); ++i)
+    for (std::size_t i = 0; i < file_strips.size(); ++i) {
         m.files.push_back({m.streamer->tracks()[i].get(), file_first[i], 0, false});
+        m.files.back().stream->faded_out = 0 > m.files.back().stream->offset;  // as start_generation(0)
+    }
     m.scratch.assign(session.input_channels(), std::vector<float>(m.block, 0.0f));
     m.zeros.assign(m.block, 0.0f);
     m.inputs.assign(session.input_channels(), m.zeros.data());
     m.inputs_at = m.inputs;
 }
 
-Player::~Player() = default;
+Player::~Player() {
+    // The backend has stopped calling process() by now (its owner stops it first); a recording
+    // not ended is dropped with its file.
+    impl_->recorder.store(nullptr);
+}
 
 Engine& Player::engine() noexcept { return impl_->engine; }
 const Engine& Player::engine() const noexcept { return impl_->engine; }
@@ -228,18 +247,85 @@ StreamStats Player::stream_stats() const {
     return s;
 }
 
+namespace {
+
+RenderOptions record_render_options(const RecordOptions& options) {
+    RenderOptions o;
+    o.output = options.output;
+    o.no_clobber = options.no_clobber;
+    o.format = options.format;
+    o.sample = options.sample;
+    o.dither = options.dither;
+    return o;
+}
+
+}  // namespace
+
+void check_recording(const Session& session, const RecordOptions& options, double sample_rate) {
+    if (files::is_standard_output(options.output))
+        throw RenderOptionsError("a recording cannot go to the standard output (it carries the console): name a file");
+    const RenderOptions o = record_render_options(options);
+    if (o.format == RenderOptions::Format::flac && o.sample == RenderOptions::Sample::float32)
+        throw RenderOptionsError("FLAC stores integer samples: use 16 or 24 bits");
+    if (sample_rate <= 0.0) sample_rate = session.sample_rate();
+    if (offline::dither_mode(o) == files::DitherMode::shaped && !files::shaped_dither_designed(sample_rate))
+        throw RenderOptionsError(fmt::format("shaped dither has no design at {:.0f} Hz (44.1 to 96 kHz): use tpdf", sample_rate));
+    try {
+        offline::check_output(session, o);
+    } catch (const files::FileError& e) {
+        throw RenderError(e.what());
+    }
+}
+
+void Player::start_recording(const RecordOptions& options) {
+    Impl& m = *impl_;
+    if (m.recording) throw std::runtime_error("already recording: stop that recording first");
+    check_recording(m.session, options, m.rate);
+    try {
+        m.recording = std::make_unique<live::Recorder>(
+            offline::open_master_writer(m.session, record_render_options(options), m.rate), options.output, m.rate,
+            m.block, options.buffer_s);
+    } catch (const files::FileError& e) {
+        throw RenderError(e.what());
+    }
+    // What the first frame plays is heard the mix's latency later (lookahead, latent inserts):
+    // the file starts there, as a render's does.
+    m.recording->skip = m.engine.latency_frames();
+    m.recorder.store(m.recording.get());
+}
+
+RecordSummary Player::stop_recording() {
+    Impl& m = *impl_;
+    if (!m.recording) throw std::logic_error("not recording");
+    m.recorder.store(nullptr);
+    // A callback that took the recorder before it was cleared ends within one period.
+    while (m.in_process.load()) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    std::unique_ptr<live::Recorder> r = std::move(m.recording);
+    try {
+        return r->finish();
+    } catch (const files::FileError& e) {
+        throw RenderError(e.what());
+    }
+}
+
+bool Player::recording() const noexcept { return impl_->recording != nullptr; }
+
 // --- Audio thread --------------------------------------------------------------------------------
 
 void Player::process(const float* const* live_inputs, std::uint32_t live_count, float* const* outputs,
                      std::uint32_t frames) noexcept {
     Impl& m = *impl_;
     m.freed = false;
+    m.in_process.store(true);  // before the recorder is read: see Impl::recorder
+    m.rec = m.recorder.load();
     for (std::uint32_t done = 0; done < frames;) {
         const std::uint32_t n = std::min(m.block, frames - done);
         m.run_piece(live_inputs, live_count, outputs, done, n);
         done += n;
     }
     m.publish();
+    m.rec = nullptr;
+    m.in_process.store(false, std::memory_order_release);
     if (m.freed) m.streamer->wake();
 }
 
@@ -266,7 +352,9 @@ void Player::Impl::start_generation(std::int64_t at) noexcept {
         live::Chunk* c = nullptr;
         while (t.filled.pop(c)) t.free.push(c);
         f.has_audio = false;
-        t.faded_out = true;
+        // Starting inside the stem cuts into its audio: fade it in. From its first frame or
+        // before, it starts from silence as it does in a render: no fade.
+        t.faded_out = at > t.offset;
     }
     freed = true;
     (void)streamer->post(cue);  // 64 cues of room, drained by the reader at every turn
@@ -346,6 +434,12 @@ void Player::Impl::run_piece(const float* const* live_inputs, std::uint32_t live
         engine.process(inputs_at.data(), static_cast<std::uint32_t>(inputs_at.size()), out, run);
         if (rolling) at_frame = cue.advance(at_frame, run);
         at += run;
+    }
+
+    // The recording starts at the first frame that plays and takes every frame from there on.
+    if (rec != nullptr && (rec->begun || d.play_frames > 0)) {
+        rec->begun = true;
+        rec->push(outputs[0] + done, outputs[1] + done, n);
     }
 
     position = cue.advance(position, d.play_frames);

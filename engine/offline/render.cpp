@@ -24,6 +24,7 @@
 #include <fmt/format.h>
 
 #include "files/audio_file.hpp"
+#include "offline/master_writer.hpp"
 #include "rtmix/loudness.hpp"
 
 namespace rtmix {
@@ -31,6 +32,9 @@ namespace rtmix {
 namespace {
 
 using Kind = SessionStrip::Kind;
+using offline::check_output;
+using offline::dither_mode;
+using offline::integer_samples;
 
 constexpr float silence_threshold = 1e-5f;  // -100 dBFS
 
@@ -58,30 +62,6 @@ void check_options(const RenderOptions& o) {
         throw RenderOptionsError(fmt::format("tail {} s: expected 0 or more seconds", *o.tail_s));
     if (o.format == RenderOptions::Format::flac && o.sample == RenderOptions::Sample::float32)
         throw RenderOptionsError("FLAC stores integer samples: use 16 or 24 bits");
-}
-
-/// Whether the file stores integer samples (quantized, dithered, clipped at full scale).
-bool integer_samples(const RenderOptions& o) {
-    using F = RenderOptions::Format;
-    const bool floats = o.format == F::ogg || o.format == F::opus || o.format == F::mp3 || o.format == F::f32;
-    return !floats && o.sample != RenderOptions::Sample::float32;
-}
-
-/// The output never replaces an input: the session file and the stems are refused as outputs
-/// (through links too). With no_clobber, an existing file is refused.
-void check_output(const Session& session, const RenderOptions& o) {
-    const files::OutputTarget target = files::resolve_output(o.output);
-    if (target.kind != files::OutputTarget::Kind::file) return;
-    std::error_code ec;
-    if (!std::filesystem::exists(target.file, ec)) return;
-    if (std::filesystem::equivalent(target.file, session.file(), ec))
-        throw RenderOptionsError(fmt::format("'{}' is the session file: the master cannot be written over an input",
-                                             o.output.string()));
-    for (const SessionStrip& s : session.strips())
-        if (s.kind == Kind::track && !s.live() && std::filesystem::equivalent(target.file, s.stem.path, ec))
-            throw RenderOptionsError(fmt::format("'{}' is the stem of track '{}': the master cannot be written over an input",
-                                                 o.output.string(), s.name));
-    if (o.no_clobber) throw RenderError(fmt::format("'{}' exists: not overwritten (no-clobber)", o.output.string()));
 }
 
 /// A session that has nothing to play is refused, as are damaged stems when the render is strict.
@@ -349,16 +329,6 @@ private:
     std::vector<std::string> warnings_;
 };
 
-files::DitherMode dither_mode(const RenderOptions& o) {
-    if (!integer_samples(o)) return files::DitherMode::none;
-    switch (o.dither) {
-        case RenderOptions::Dither::none: return files::DitherMode::none;
-        case RenderOptions::Dither::tpdf: return files::DitherMode::tpdf;
-        case RenderOptions::Dither::shaped: return files::DitherMode::shaped;
-    }
-    return files::DitherMode::none;
-}
-
 const char* dither_name(const RenderOptions& o) {
     if (!integer_samples(o)) return "";
     switch (o.dither) {
@@ -378,22 +348,7 @@ struct WrittenPass {
 WrittenPass write_pass(const Session& session, const RenderOptions& options, std::optional<LimiterDrive> drive,
                        std::uint32_t pass, bool hold = false) {
     WrittenPass out;
-    // The file layer's names of the same formats.
-    files::Container container = files::Container::wav;
-    switch (options.format) {
-        case RenderOptions::Format::wav: container = files::Container::wav; break;
-        case RenderOptions::Format::flac: container = files::Container::flac; break;
-        case RenderOptions::Format::aiff: container = files::Container::aiff; break;
-        case RenderOptions::Format::ogg: container = files::Container::ogg; break;
-        case RenderOptions::Format::opus: container = files::Container::opus; break;
-        case RenderOptions::Format::mp3: container = files::Container::mp3; break;
-        case RenderOptions::Format::f32: container = files::Container::raw_f32; break;
-    }
-    const auto encoding = options.sample == RenderOptions::Sample::int16   ? files::Encoding::int16
-                          : options.sample == RenderOptions::Sample::int24 ? files::Encoding::int24
-                                                                           : files::Encoding::float32;
-    out.writer = std::make_unique<files::AsideWriter>(options.output, container, encoding, session.sample_rate(),
-                                                      dither_mode(options), session.metadata(), hold, options.no_clobber);
+    out.writer = offline::open_master_writer(session, options, session.sample_rate(), hold);
     Renderer renderer(session, options, drive, pass);
     out.summary = renderer.run(out.writer.get());
     out.writer->set_loudness(out.summary.loudness);
@@ -530,5 +485,63 @@ RenderSummary render(const Session& session, const RenderOptions& options) {
         throw RenderError(e.what());
     }
 }
+
+namespace offline {
+
+/// Whether the file stores integer samples (quantized, dithered, clipped at full scale).
+bool integer_samples(const RenderOptions& o) {
+    using F = RenderOptions::Format;
+    const bool floats = o.format == F::ogg || o.format == F::opus || o.format == F::mp3 || o.format == F::f32;
+    return !floats && o.sample != RenderOptions::Sample::float32;
+}
+
+/// The output never replaces an input: the session file and the stems are refused as outputs
+/// (through links too). With no_clobber, an existing file is refused.
+void check_output(const Session& session, const RenderOptions& o) {
+    const files::OutputTarget target = files::resolve_output(o.output);
+    if (target.kind != files::OutputTarget::Kind::file) return;
+    std::error_code ec;
+    if (!std::filesystem::exists(target.file, ec)) return;
+    if (std::filesystem::equivalent(target.file, session.file(), ec))
+        throw RenderOptionsError(fmt::format("'{}' is the session file: the master cannot be written over an input",
+                                             o.output.string()));
+    for (const SessionStrip& s : session.strips())
+        if (s.kind == Kind::track && !s.live() && std::filesystem::equivalent(target.file, s.stem.path, ec))
+            throw RenderOptionsError(fmt::format("'{}' is the stem of track '{}': the master cannot be written over an input",
+                                                 o.output.string(), s.name));
+    if (o.no_clobber) throw RenderError(fmt::format("'{}' exists: not overwritten (no-clobber)", o.output.string()));
+}
+
+files::DitherMode dither_mode(const RenderOptions& o) {
+    if (!integer_samples(o)) return files::DitherMode::none;
+    switch (o.dither) {
+        case RenderOptions::Dither::none: return files::DitherMode::none;
+        case RenderOptions::Dither::tpdf: return files::DitherMode::tpdf;
+        case RenderOptions::Dither::shaped: return files::DitherMode::shaped;
+    }
+    return files::DitherMode::none;
+}
+
+std::unique_ptr<files::AsideWriter> open_master_writer(const Session& session, const RenderOptions& o, double sample_rate,
+                                                       bool hold) {
+    // The file layer's names of the same formats.
+    files::Container container = files::Container::wav;
+    switch (o.format) {
+        case RenderOptions::Format::wav: container = files::Container::wav; break;
+        case RenderOptions::Format::flac: container = files::Container::flac; break;
+        case RenderOptions::Format::aiff: container = files::Container::aiff; break;
+        case RenderOptions::Format::ogg: container = files::Container::ogg; break;
+        case RenderOptions::Format::opus: container = files::Container::opus; break;
+        case RenderOptions::Format::mp3: container = files::Container::mp3; break;
+        case RenderOptions::Format::f32: container = files::Container::raw_f32; break;
+    }
+    const auto encoding = o.sample == RenderOptions::Sample::int16   ? files::Encoding::int16
+                          : o.sample == RenderOptions::Sample::int24 ? files::Encoding::int24
+                                                                     : files::Encoding::float32;
+    return std::make_unique<files::AsideWriter>(o.output, container, encoding, sample_rate, dither_mode(o),
+                                                session.metadata(), hold, o.no_clobber);
+}
+
+}  // namespace offline
 
 }  // namespace rtmix

@@ -33,6 +33,7 @@
 
 #include "analyze.hpp"
 #include "console.hpp"
+#include "output_format.hpp"
 #include "params.hpp"
 #include "play.hpp"
 #include "report.hpp"
@@ -96,6 +97,9 @@ play options (docs/live.md):
   --threads N             threads that run the mix (default 0: one per usable core when the backend
                           gives real-time priority, as JACK does, else one)
   --stats                 print the callback load, xruns and underruns at exit
+  --record FILE           write the master to FILE as it plays (from the first frame played to
+                          the end; the render's equal sample for sample), written aside
+  --format, --bits, --dither, -n, -y  with --record: as render's
 
 analyze options:
   --json                  print the figures as JSON on stdout, one object per file
@@ -127,13 +131,6 @@ double parse_time(std::string_view option, std::string_view text) {
     throw UsageError{fmt::format("{} '{}': expected seconds (12.5), m:ss (1:30) or h:mm:ss (1:02:03.5), with under 60 "
                                  "seconds and minutes after a colon",
                                  option, text)};
-}
-
-std::string_view lowercase_extension(const std::string& path, std::string& buffer) {
-    const std::size_t dot = path.rfind('.');
-    buffer = dot == std::string::npos ? "" : path.substr(dot + 1);
-    for (char& c : buffer) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return buffer;
 }
 
 struct RenderArgs {
@@ -175,13 +172,7 @@ RenderArgs parse_render(const std::vector<std::string_view>& args) {
         }
         else if (a == "--target-lufs") r.target_lufs = parse_number(a, value(), -60.0, 0.0, "LUFS");
         else if (a == "--ceiling-dbtp") r.ceiling_dbtp = parse_number(a, value(), -20.0, 0.0, "dBTP");
-        else if (a == "--dither") {
-            const std::string_view d = value();
-            if (d == "none") r.options.dither = rtmix::RenderOptions::Dither::none;
-            else if (d == "tpdf") r.options.dither = rtmix::RenderOptions::Dither::tpdf;
-            else if (d == "shaped") r.options.dither = rtmix::RenderOptions::Dither::shaped;
-            else throw UsageError{fmt::format("--dither '{}': expected none, tpdf or shaped", d)};
-        }
+        else if (a == "--dither") r.options.dither = rtmix::cli::dither_named(value());
         else if (a.starts_with("-") && a.size() > 1) throw UsageError{fmt::format("unknown option '{}'", a)};
         else if (r.session.empty()) r.session = a;
         else throw UsageError{fmt::format("unexpected argument '{}' (one session file per render)", a)};
@@ -189,58 +180,13 @@ RenderArgs parse_render(const std::vector<std::string_view>& args) {
     if (r.session.empty()) throw UsageError{"render needs a session file"};
     if (r.options.output.empty()) throw UsageError{"render needs an output file: -o OUT.wav"};
 
-    if (no_clobber && overwrite) throw UsageError{"-n (--no-clobber) and -y (--overwrite) contradict each other"};
-    r.options.no_clobber = no_clobber;
+    r.options.no_clobber = rtmix::cli::no_clobber_from(no_clobber, overwrite);
 
-    // The format: --format, else the output's extension; a stream (the standard output, a FIFO,
-    // a device) without one is WAV. Any other name must say what it is.
-    constexpr const char* formats = "wav, flac, aiff (.aif), ogg (Vorbis), opus, mp3, f32 (raw 32-bit float)";
-    const std::string out = r.options.output.string();
-    std::string ext_buffer;
-    const std::string name = r.options.output.filename().string();
-    const std::string_view ext = name.find('.', 1) == std::string::npos ? std::string_view{} : lowercase_extension(out, ext_buffer);
-    std::error_code ec;
-    const auto status = std::filesystem::status(r.options.output, ec);
-    const bool stream = out == "-" || out.starts_with("/dev/") || out.starts_with("/proc/") ||
-                        (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status) &&
-                         !std::filesystem::is_directory(status));
-    std::string_view f;
-    if (format) f = *format;
-    else if (ext.empty() && stream) f = "wav";
-    else if (ext.empty())
-        throw UsageError{fmt::format("cannot tell the format of '{}' without an extension: name it .wav, .flac, .aiff, "
-                                     ".ogg, .opus, .mp3 or .f32, or give --format ({})", out, formats)};
-    else f = ext == "aif" ? "aiff" : ext == "oga" ? "ogg" : ext;
-    constexpr std::string_view known[] = {"wav", "flac", "aiff", "ogg", "opus", "mp3", "f32"};
-    if (!format && stream && std::find(std::begin(known), std::end(known), f) == std::end(known)) f = "wav";
-    using Format = rtmix::RenderOptions::Format;
-    if (f == "wav") r.options.format = Format::wav;
-    else if (f == "flac") r.options.format = Format::flac;
-    else if (f == "aiff") r.options.format = Format::aiff;
-    else if (f == "ogg") r.options.format = Format::ogg;
-    else if (f == "opus") r.options.format = Format::opus;
-    else if (f == "mp3") r.options.format = Format::mp3;
-    else if (f == "f32") r.options.format = Format::f32;
-    else if (format) throw UsageError{fmt::format("--format '{}': expected one of {}", f, formats)};
-    else throw UsageError{fmt::format("'{}': rtmix cannot write .{} files; the formats are {} (or give --format)", out, ext, formats)};
-    r.format_name = f;
-    const bool floats = r.options.format == Format::ogg || r.options.format == Format::opus ||
-                        r.options.format == Format::mp3 || r.options.format == Format::f32;
-    if (floats && bits && !(r.options.format == Format::f32 && (*bits == "32f" || *bits == "32")))
-        throw UsageError{fmt::format("--bits does not apply to {}: {}", f,
-                                     r.options.format == Format::f32 ? "it is 32-bit float" : "a lossy format encodes floats")};
-    if (floats) {
-        r.options.sample = rtmix::RenderOptions::Sample::float32;
-        r.bits_name = r.options.format == Format::f32 ? "32f" : "";
-    } else if (bits) {
-        if (*bits == "16") r.options.sample = rtmix::RenderOptions::Sample::int16;
-        else if (*bits == "24") r.options.sample = rtmix::RenderOptions::Sample::int24;
-        else if (*bits == "32f" || *bits == "32") r.options.sample = rtmix::RenderOptions::Sample::float32;
-        else throw UsageError{fmt::format("--bits '{}': expected 16, 24 or 32f", *bits)};
-        r.bits_name = *bits == "32" ? "32f" : std::string(*bits);
-    }
-    if (r.options.format == rtmix::RenderOptions::Format::flac && r.options.sample == rtmix::RenderOptions::Sample::float32)
-        throw UsageError{"FLAC stores integer samples: use --bits 16 or 24"};
+    const rtmix::cli::OutputFormat f = rtmix::cli::output_format(r.options.output, format, bits);
+    r.options.format = f.format;
+    r.options.sample = f.sample;
+    r.format_name = f.format_name;
+    r.bits_name = f.bits_name;
     return r;
 }
 
@@ -289,12 +235,7 @@ int run_render(const std::vector<std::string_view>& args) {
         throw;
     }
     if (show_progress) bar.clear();
-    std::string format = fmt::format("{} {}", r.format_name, r.bits_name == "32f" ? "32-bit float" : r.bits_name + "-bit");
-    for (std::size_t i = 0; i < r.format_name.size(); ++i) format[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(format[i])));
-    if (r.format_name == "ogg") format = "Ogg Vorbis";
-    if (r.format_name == "opus") format = "Ogg Opus";
-    if (r.format_name == "mp3") format = "MP3";
-    if (r.format_name == "f32") format = "raw 32-bit float";
+    const std::string format = rtmix::cli::format_label({r.options.format, r.options.sample, r.format_name, r.bits_name});
     // When the master goes to the standard output, the summary goes to stderr.
     std::FILE* report = to_stdout ? stderr : stdout;
     if (r.json) std::fputs(rtmix::cli::summary_json(summary, r.format_name, r.bits_name).c_str(), report);

@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 
 #include "console.hpp"
+#include "output_format.hpp"
 #include "usage.hpp"
 
 namespace rtmix::cli {
@@ -38,6 +39,8 @@ struct PlayArgs {
     std::optional<double> start, duration, loop_start, loop_end;
     std::uint32_t threads = 0;
     bool stats = false;
+    std::optional<RecordOptions> record;
+    std::string record_label;  // "WAV 24-bit", for the messages
 };
 
 std::uint32_t whole_number(std::string_view option, std::string_view text, std::uint32_t lo, std::uint32_t hi) {
@@ -56,6 +59,8 @@ double time_value(std::string_view option, std::string_view text) {
 
 PlayArgs parse_play(const std::vector<std::string_view>& args) {
     PlayArgs p;
+    std::optional<std::string_view> record, format, bits, dither;
+    bool no_clobber = false, overwrite = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string_view a = args[i];
         auto value = [&]() -> std::string_view {
@@ -80,11 +85,33 @@ PlayArgs parse_play(const std::vector<std::string_view>& args) {
             p.loop_end = time_value(a, value());
         } else if (a == "--threads") p.threads = whole_number(a, value(), 0, 256);
         else if (a == "--stats") p.stats = true;
+        else if (a == "--record") record = value();
+        else if (a == "--format") format = value();
+        else if (a == "--bits") bits = value();
+        else if (a == "--dither") dither = value();
+        else if (a == "-n" || a == "--no-clobber") no_clobber = true;
+        else if (a == "-y" || a == "--overwrite") overwrite = true;
         else if (a.starts_with("-") && a.size() > 1) throw UsageError{fmt::format("unknown option '{}'", a)};
         else if (p.session.empty()) p.session = a;
         else throw UsageError{fmt::format("unexpected argument '{}' (one session file)", a)};
     }
     if (p.session.empty()) throw UsageError{"play needs a session file"};
+    if (record) {
+        RecordOptions r;
+        r.output = std::string(*record);
+        if (*record == "-" || *record == "/dev/stdout") throw UsageError{"--record -: the standard output carries the console; name a file"};
+        const OutputFormat f = output_format(r.output, format, bits);
+        r.format = f.format;
+        r.sample = f.sample;
+        if (dither) r.dither = dither_named(*dither);
+        r.no_clobber = no_clobber_from(no_clobber, overwrite);
+        p.record = r;
+        p.record_label = format_label(f);
+    } else {
+        for (const auto& [given, name] : {std::pair{format.has_value(), "--format"}, {bits.has_value(), "--bits"},
+                                          {dither.has_value(), "--dither"}, {no_clobber, "-n"}, {overwrite, "-y"}})
+            if (given) throw UsageError{fmt::format("{} applies to a recording: give --record FILE", name)};
+    }
     return p;
 }
 
@@ -96,6 +123,7 @@ int run_play(const std::vector<std::string_view>& args) {
     for (const std::string& o : a.overrides) session.set_override(o);
     for (const std::string& note : session.notes()) std::fprintf(stderr, "note: %s\n", note.c_str());
     for (const std::string& warning : session.warnings()) std::fprintf(stderr, "warning: %s\n", warning.c_str());
+    if (a.record) check_recording(session, *a.record);  // before any audio starts
 
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
@@ -124,6 +152,7 @@ int run_play(const std::vector<std::string_view>& args) {
         backend_options.sample_rate = session.sample_rate();
     std::optional<double> resume_at = a.start;
     bool resume_playing = true;
+    bool recorded = false;  // a recording ends with the player that made it
     for (;;) {
         std::unique_ptr<Backend> backend;
         try {
@@ -147,6 +176,10 @@ int run_play(const std::vector<std::string_view>& args) {
             return exit_failure;
         }
         player.wait_until_buffered(2.0);
+        if (a.record && !recorded) {
+            player.start_recording(*a.record);  // RenderError, RenderOptionsError: main() reports it
+            recorded = true;
+        }
         if (resume_playing) player.play();
         std::printf("playing %s: %s, %zu track%s, %.1f s; type `help` for commands\n", a.session.c_str(),
                     backend->description().c_str(), player.stream_stats().tracks.size() + player.live_channels().size(),
@@ -159,6 +192,10 @@ int run_play(const std::vector<std::string_view>& args) {
         ConsoleEnd end = run_console(player, *backend, co, new_rate);
         // Input closed (a script's pipe ended): play on to the end of the session, or until
         // --duration or a signal.
+        // A play command lands at the next callback: a transport not playing yet is not one that
+        // stopped, until it has been seen playing or a second has passed.
+        const auto closed_at = std::chrono::steady_clock::now();
+        bool seen_playing = false;
         while (end == ConsoleEnd::input_closed && !stop_requested.load()) {
             const BackendStatus s = backend->status();
             if (!s.error.empty()) {
@@ -166,7 +203,9 @@ int run_play(const std::vector<std::string_view>& args) {
                 break;
             }
             const TransportState t = player.transport();
-            if (!a.duration && !t.looping && (!t.playing || t.position_s > player.length_s() + 0.5)) break;
+            seen_playing = seen_playing || t.playing;
+            const bool stopped = !t.playing && (seen_playing || std::chrono::steady_clock::now() - closed_at > std::chrono::seconds(1));
+            if (!a.duration && !t.looping && (stopped || t.position_s > player.length_s() + 0.5)) break;
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
         const BackendStatus last = backend->status();
@@ -179,6 +218,23 @@ int run_play(const std::vector<std::string_view>& args) {
                         100.0 * last.total_load_average, 100.0 * last.total_load_peak,
                         static_cast<unsigned long long>(last.xruns), static_cast<unsigned long long>(streams.underruns));
         std::fflush(stdout);
+        if (player.recording()) {
+            // What played is kept even when the backend failed: the file ends where the audio did.
+            backend->stop();
+            const RecordSummary rec = player.stop_recording();
+            std::printf("recorded %s: %.3f s, %s\n", rec.output.string().c_str(),
+                        static_cast<double>(rec.frames) / player.engine().sample_rate(), a.record_label.c_str());
+            if (rec.lost_frames > 0)
+                std::fprintf(stderr, "rtmix: warning: the recording lost %llu frames (%.3f s): the disk did not keep up\n",
+                             static_cast<unsigned long long>(rec.lost_frames),
+                             static_cast<double>(rec.lost_frames) / player.engine().sample_rate());
+            if (rec.clipped_samples > 0)
+                std::fprintf(stderr, "rtmix: warning: %llu samples of the recording clipped at full scale\n",
+                             static_cast<unsigned long long>(rec.clipped_samples));
+            if (end == ConsoleEnd::rate_changed)
+                std::printf("the recording ends here: a file has one sample rate\n");
+            std::fflush(stdout);
+        }
         if (end == ConsoleEnd::backend_failed) {
             // The console's transcript (stdout) has it; stderr gets it too, for scripts and logs.
             const std::string why = last.error.empty() ? std::string("the audio backend failed") : last.error;

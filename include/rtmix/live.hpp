@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "rtmix/engine.hpp"
+#include "rtmix/render.hpp"
 #include "rtmix/session.hpp"
 
 namespace rtmix {
@@ -65,6 +67,39 @@ struct StreamStats {
     /// A stem the reader could not read (the file vanished or broke while playing), else empty.
     std::string error;
 };
+
+/// A recording of the master as it plays (Player::start_recording()).
+struct RecordOptions {
+    /// The file, as RenderOptions::output: a regular file is written aside and renamed into
+    /// place when the recording ends; a FIFO or character device is written through. The session
+    /// file and its stems are refused, and so is the standard output.
+    std::filesystem::path output;
+    /// Refuse to replace an existing file (checked when the recording starts and at the rename).
+    bool no_clobber = false;
+    /// As RenderOptions: the format, the sample format, and the dither of integer files. With
+    /// float samples and no dither, the file holds exactly the samples the backend was given.
+    RenderOptions::Format format = RenderOptions::Format::wav;
+    RenderOptions::Sample sample = RenderOptions::Sample::int24;
+    RenderOptions::Dither dither = RenderOptions::Dither::tpdf;
+    /// How much audio the ring between the audio thread and the file writer holds, in seconds:
+    /// how long the disk may stall before blocks are lost.
+    double buffer_s = 10.0;
+};
+
+/// What a recording wrote.
+struct RecordSummary {
+    std::filesystem::path output;
+    std::uint64_t frames = 0;           ///< frames in the file
+    /// Frames the writer had no room for (the disk stalled longer than buffer_s): left out of
+    /// the file, which is then shorter than what played by as much.
+    std::uint64_t lost_frames = 0;
+    std::uint64_t clipped_samples = 0;  ///< integer files: samples clamped at full scale
+};
+
+/// Throws what Player::start_recording() would for these options alone (RenderOptionsError,
+/// RenderError: an input as the output, no-clobber, a format or dither the rate cannot take),
+/// so that a host can refuse them before it starts any audio. `sample_rate` 0: the session's.
+void check_recording(const Session& session, const RecordOptions& options, double sample_rate = 0.0);
 
 /// One input channel of the device that feeds a live-input track.
 struct LiveChannel {
@@ -109,6 +144,21 @@ public:
     /// Waits until every file track's read-ahead is full (or its stem is exhausted), at most
     /// `timeout_s`; true when it is. Hosts call it before play() for a start without gaps.
     bool wait_until_buffered(double timeout_s) const;
+
+    // --- Recording (control thread) ----------------------------------------------------------
+    /// Starts recording the master: from the first frame the transport plays (now, if it is
+    /// playing), every frame process() returns goes to the file, stopped stretches and loops
+    /// included, just as the backend was given them, until stop_recording(). The file is the
+    /// offline render's equal: frame 0 of a recording started from time 0 is frame 0 of
+    /// `rtmix render`'s file, sample for sample (float samples, no dither). Throws
+    /// RenderOptionsError or RenderError (an input as the output, no-clobber, a format the
+    /// rate cannot take), std::runtime_error when already recording.
+    void start_recording(const RecordOptions& options);
+    /// Ends the recording: writes what is left, finishes the file and renames it into place.
+    /// Throws RenderError when the file could not be written (it is then removed) and
+    /// std::logic_error when not recording. A player destroyed while recording removes its file.
+    RecordSummary stop_recording();
+    bool recording() const noexcept;
 
     // --- Audio thread ------------------------------------------------------------------------
     /// Renders `frames` frames of the mix into `outputs[0]`, `outputs[1]` (master left, right).
