@@ -247,6 +247,13 @@ StreamStats Player::stream_stats() const {
     return s;
 }
 
+std::vector<std::string> Player::reload(const Session& next) {
+    Impl& m = *impl_;
+    std::vector<std::string> changes = next.update(m.engine, m.session);
+    m.session = next;
+    return changes;
+}
+
 namespace {
 
 RenderOptions record_render_options(const RecordOptions& options) {

@@ -1,5 +1,7 @@
 #include "console.hpp"
 
+#include "reload.hpp"
+
 #include <poll.h>
 #include <termios.h>
 #include <unistd.h>
@@ -113,6 +115,7 @@ constexpr std::array command_specs = {
     CommandSpec{"meters", 0, 0, "meters", "print the meters (dBFS; GR in dB), the loudness and the transport"},
     CommandSpec{"watch", 0, 0, "watch", "show the meters live until a key is pressed (a pipe: until the next line)"},
     CommandSpec{"save", 1, 1, "save FILE", "write the session with the values the mix has now"},
+    CommandSpec{"reload", 0, 0, "reload", "read the session file again and apply what changed (values glide, what comes and goes fades)"},
     CommandSpec{"status", 0, 0, "status", "transport, backend, load, xruns and underruns"},
     CommandSpec{"help", 0, 1, "help [COMMAND]", "list the commands, or explain one"},
     CommandSpec{"quit", 0, 0, "quit", "stop playing and leave (also: exit, Ctrl-D on a terminal)"},
@@ -315,6 +318,10 @@ std::string Console::run(const Command& c) {
         return {};
     }
     if (name == "save") return save(arg(0));
+    if (name == "reload") {
+        if (reloader_ == nullptr) return "error: this console has no session file to read\n";
+        return reloader_->reload(player_);
+    }
     if (name == "status") return status_text();
     if (name == "help") {
         if (c.args.empty()) return help_text();
@@ -488,6 +495,12 @@ Console::Tick Console::tick(Clock::time_point now, bool quiet) {
         // real-time priority, ...).
         for (const Event& e : player_.engine().poll_events())
             t.output += fmt::format("note: {}{}\n", e.strip.empty() ? "" : e.strip + ": ", e.message);
+    }
+    // --watch: the session file, when it has changed (while a watch shows, said afterwards).
+    if (reloader_ != nullptr) reload_pending_ += reloader_->poll(player_, now);
+    if (!quiet) {
+        t.output += reload_pending_;
+        reload_pending_.clear();
     }
     const StreamStats ss = player_.stream_stats();
     // A stem that broke while playing: said once, and not while a watch would wipe it off.
@@ -734,6 +747,7 @@ std::optional<ConsoleEnd> watch(Console& console, Player& player, LineReader& in
 
 ConsoleEnd run_console(Player& player, Backend& backend, const ConsoleOptions& options, double& new_rate) {
     Console console(player, &backend);
+    console.set_reloader(options.reloader);
     LineReader input(options.in_fd);
     const bool in_tty = ::isatty(options.in_fd) == 1;
     const bool out_tty = ::isatty(::fileno(options.out)) == 1;

@@ -20,10 +20,13 @@
 
 namespace rtmix::cli {
 
+class SessionReloader;
+
 struct ConsoleOptions {
     std::FILE* out = stdout;  // messages, meters
     int in_fd = 0;            // commands (a terminal or a pipe)
     const std::atomic<bool>* interrupted = nullptr;  // set by SIGINT: quit
+    SessionReloader* reloader = nullptr;  // `reload`, and --watch at every tick
 };
 
 enum class ConsoleEnd { quit, input_closed, backend_failed, rate_changed };
@@ -54,6 +57,8 @@ public:
     /// `backend` may be null (tests): status then reports no backend and tick() checks only the
     /// player.
     Console(Player& player, Backend* backend);
+    /// `reload` re-reads the session file through `reloader`, and tick() lets it watch the file.
+    void set_reloader(SessionReloader* reloader) noexcept { reloader_ = reloader; }
 
     /// Runs one line and returns what it prints: lines ending in '\n', empty for a blank line or a
     /// comment. A change is acknowledged with "ok: ...", a failure starts with "error: ".
@@ -95,6 +100,8 @@ private:
     std::string unsolo_all();
     std::string status_text();
     std::string save(const std::string& file);
+    SessionReloader* reloader_ = nullptr;
+    std::string reload_pending_;  // what a reload during a quiet tick found, printed at the next
     /// "kick", "track.kick", "bus.drums" -> the strip path, or an error message (`error` set).
     std::string resolve_strip(const std::string& name, bool allow_master, std::string& error) const;
     std::string transport_line() const;

@@ -97,6 +97,7 @@ play options (docs/live.md):
   --threads N             threads that run the mix (default 0: one per usable core when the backend
                           gives real-time priority, as JACK does, else one)
   --stats                 print the callback load, xruns and underruns at exit
+  --watch                 re-read the session file when it changes and apply what changed
   --record FILE           write the master to FILE as it plays (from the first frame played to
                           the end; the render's equal sample for sample), written aside
   --format, --bits, --dither, -n, -y  with --record: as render's

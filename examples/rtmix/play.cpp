@@ -22,6 +22,7 @@
 
 #include "console.hpp"
 #include "output_format.hpp"
+#include "reload.hpp"
 #include "usage.hpp"
 
 namespace rtmix::cli {
@@ -39,6 +40,7 @@ struct PlayArgs {
     std::optional<double> start, duration, loop_start, loop_end;
     std::uint32_t threads = 0;
     bool stats = false;
+    bool watch = false;
     std::optional<RecordOptions> record;
     std::string record_label;  // "WAV 24-bit", for the messages
 };
@@ -85,6 +87,7 @@ PlayArgs parse_play(const std::vector<std::string_view>& args) {
             p.loop_end = time_value(a, value());
         } else if (a == "--threads") p.threads = whole_number(a, value(), 0, 256);
         else if (a == "--stats") p.stats = true;
+        else if (a == "--watch") p.watch = true;
         else if (a == "--record") record = value();
         else if (a == "--format") format = value();
         else if (a == "--bits") bits = value();
@@ -153,6 +156,7 @@ int run_play(const std::vector<std::string_view>& args) {
     std::optional<double> resume_at = a.start;
     bool resume_playing = true;
     bool recorded = false;  // a recording ends with the player that made it
+    SessionReloader reloader(a.session, a.overrides, a.watch);
     for (;;) {
         std::unique_ptr<Backend> backend;
         try {
@@ -188,6 +192,7 @@ int run_play(const std::vector<std::string_view>& args) {
 
         ConsoleOptions co;
         co.interrupted = &stop_requested;
+        co.reloader = &reloader;
         double new_rate = 0.0;
         ConsoleEnd end = run_console(player, *backend, co, new_rate);
         // Input closed (a script's pipe ended): play on to the end of the session, or until
@@ -204,6 +209,10 @@ int run_play(const std::vector<std::string_view>& args) {
             }
             const TransportState t = player.transport();
             seen_playing = seen_playing || t.playing;
+            if (const std::string r = reloader.poll(player, std::chrono::steady_clock::now()); !r.empty()) {
+                std::fputs(r.c_str(), stdout);
+                std::fflush(stdout);
+            }
             const bool stopped = !t.playing && (seen_playing || std::chrono::steady_clock::now() - closed_at > std::chrono::seconds(1));
             if (!a.duration && !t.looping && (stopped || t.position_s > player.length_s() + 0.5)) break;
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -249,7 +258,7 @@ int run_play(const std::vector<std::string_view>& args) {
         // The server changed its rate: rebuild the mix as it now stands at the new rate, from
         // where it was, in a new client.
         std::printf("the sample rate changed to %.0f Hz: restarting the mix at that rate\n", new_rate);
-        session = session.with_values_of(player.engine());
+        session = player.session().with_values_of(player.engine());  // as reloaded, with the console's values
         resume_at = player.transport().position_s;
         resume_playing = player.transport().playing;
         backend->stop();

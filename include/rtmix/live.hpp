@@ -145,6 +145,13 @@ public:
     /// `timeout_s`; true when it is. Hosts call it before play() for a start without gaps.
     bool wait_until_buffered(double timeout_s) const;
 
+    /// Brings the mix that plays to `next` (another version of the session's file):
+    /// next.update(engine(), session()), which touches only what the two versions set
+    /// differently and declicks every change; `next` is then the player's session (what `save`
+    /// writes from). The tracks must stay the same: SessionError otherwise, the mix untouched.
+    /// Returns the changes, one line each, for people.
+    std::vector<std::string> reload(const Session& next);
+
     // --- Recording (control thread) ----------------------------------------------------------
     /// Starts recording the master: from the first frame the transport plays (now, if it is
     /// playing), every frame process() returns goes to the file, stopped stretches and loops

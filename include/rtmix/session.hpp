@@ -199,6 +199,18 @@ public:
     /// Number of input channels all tracks read together.
     std::uint32_t input_channels() const;
 
+    /// Brings a running mix to this session: `engine` was built by apply() from `from` (an
+    /// earlier version of the same file, say) and may have changed since (a console's `set`).
+    /// Only what differs between `from` and this session is touched, as a host would: values
+    /// glide as set() does, outputs crossfade, buses, sends and inserts that appear fade in with
+    /// the engine's declicks and those that go fade out, lanes that differ are replaced and
+    /// those that are gone cleared. Inserts are compared in order: from the first that differs
+    /// in type, the rest are taken out and added again. Returns one line per change, for
+    /// people. The tracks must be the same (names, order, files or inputs, offsets): a change
+    /// there throws SessionError before anything is touched, as does a change the engine
+    /// refuses.
+    std::vector<std::string> update(Engine& engine, const Session& from) const;
+
     /// A copy of this session whose parameter values are those `engine` holds now (the engine
     /// was built by apply() from this session and changed since, say by a live console). Stems,
     /// live inputs, routing, offsets, metadata and loudness target stay as they are.
