@@ -34,7 +34,9 @@ Status check_lane(const ResolvedParam& p, std::string_view path, std::vector<Bre
     const ParamInfo& info = *p.param;
     if (affects_mutes(p))
         return lane_error(Status::Code::invalid_value,
-                          fmt::format("{} cannot be automated: mute and solo follow the solo logic (set them)", path));
+                          fmt::format("{} cannot be automated: solo and solo_safe decide which strips the solos "
+                                      "silence (set them; a strip's own mute can be automated)",
+                                      path));
     if (info.latency)
         return lane_error(Status::Code::invalid_value,
                           fmt::format("{} cannot be automated: it changes the mix's latency", path));

@@ -94,7 +94,6 @@ Status Engine::remove(std::string_view path) {
         }
     std::vector<ParamChange> changes(1);
     changes[0] = strip_message(gone.strip.get(), StripMessage::mute, 0, 1.0f);
-    gone.effective_mute = true;
     gone.fade.sequence = impl_->sequence + 1;  // the mute is the first message pushed below
     model.fading.push_back(std::move(gone));
     return impl_->commit_topology(changes);

@@ -250,7 +250,8 @@ TEST_CASE("a lane a parameter cannot take is refused with the reason", "[automat
     refused("track.t.pan", {{0, 0.0}, {50, 2.0}}, "[-1, 1]");
     refused("track.t.eq.1.type", {{0, 1.0, Shape::linear}, {50, 2.0}}, "only steps: use 'hold'");
     refused("track.t.eq.1.freq_hz", {{0, 100.0, Shape::exponential}, {50, 0.0}}, "above 0");
-    refused("track.t.mute", {{0, 0.0, Shape::hold}}, "solo logic");
+    refused("track.t.solo", {{0, 0.0, Shape::hold}}, "solo and solo_safe decide which strips the solos silence");
+    refused("track.t.mute", {{0, 0.0, Shape::linear}, {50, 1.0}}, "only steps: use 'hold'");
     refused("track.t.delay_ms", {{0, 1.0}}, "alignment delay");
     refused("track.t.compressor.lookahead_ms", {{0, 1.0}}, "latency");
     refused("track.t.gian_db", {{0, 0.0}}, "gain_db");
@@ -263,4 +264,50 @@ TEST_CASE("a lane a parameter cannot take is refused with the reason", "[automat
     CHECK(lanes[1].first == gate + ".range_db");
     test::require_ok(e.automate("track.t.gain_db", Lane{}));  // an empty lane removes it
     CHECK(e.automation().size() == 1);
+}
+
+TEST_CASE("a mute lane silences its strip from its breakpoint with the mute's declick, and a solo elsewhere still silences it",
+          "[automation]") {
+    // Mute from frame 4800 to 9600. The lane is read at every 32nd frame for the interval that
+    // ends there, as a fader's is: a step at 4800 starts in the interval 4768 to 4799 that
+    // holds it, and the mute ramps to silence over the strip's 20 ms from there.
+    Lane lane;
+    lane.points = {{0, 0.0, Shape::hold}, {4800, 1.0, Shape::hold}, {9600, 0.0, Shape::hold}};
+    const std::size_t frames = 16000;
+    const std::size_t ramp = 960;  // 20 ms at 48 kHz
+    std::vector<float> first;
+    for (const std::uint32_t block : {64u, 1000u}) {
+        INFO("blocks of " << block);
+        const auto engine = stereo_track(block);
+        Engine& e = *engine;
+        test::require_ok(e.automate("track.t.mute", lane));
+        const Stereo out = test::render(e, dc(frames), frames, block);
+        CHECK(out.left[4767] == 0.5f);                // heard up to the interval of the breakpoint
+        CHECK(out.left[4768] < 0.5f);                 // on its way down from there
+        CHECK(out.left[4768 + ramp / 2] < 0.3f);
+        CHECK(out.left[4768 + ramp / 2] > 0.2f);      // declicked, not cut
+        CHECK(out.left[4768 + ramp] == 0.0f);         // silent
+        CHECK(out.left[9567] == 0.0f);
+        CHECK(out.left[9568] > 0.0f);                 // unmuted in the interval of 9600
+        CHECK(out.left[9568 + ramp] == 0.5f);         // back
+        CHECK(out.right == out.left);
+        if (first.empty()) first = out.left;
+        else CHECK(out.left == first);  // the same samples at any block size
+    }
+
+    // The solo logic on top of the lane: another track soloed silences this one whatever its
+    // lane says; unsoloed, the lane rules again.
+    const auto engine = stereo_track(256);
+    Engine& e = *engine;
+    test::require_ok(e.add_track("other", 2));
+    test::require_ok(e.automate("track.t.mute", lane));
+    test::require_ok(e.set("track.other.solo", 1.0));
+    std::vector<std::vector<float>> in = dc(frames);
+    in.push_back(std::vector<float>(frames, 0.0f));  // the other track: silent
+    in.push_back(std::vector<float>(frames, 0.0f));
+    Stereo out = test::render(e, in, 3000, 256);
+    CHECK(out.left[2999] == 0.0f);  // soloed away, although the lane says heard
+    test::require_ok(e.set("track.other.solo", 0.0));
+    out = test::render(e, in, 1500, 256);
+    CHECK(out.left[1499] == 0.5f);  // frames 3000 to 4499: the lane says heard
 }

@@ -240,7 +240,7 @@ TEST_CASE("a file that does not load, or changes the tracks, leaves the mix as i
     CHECK_THAT(console.execute("reload"), Contains("nothing changed"));
 }
 
-TEST_CASE("--watch reloads the file once a save has settled", "[console][reload]") {
+TEST_CASE("watching the file reloads it once a save has settled", "[console][reload]") {
     TempDir dir;
     write_stems(dir);
     const std::filesystem::path file = dir / "session.toml";

@@ -126,7 +126,7 @@ TEST_CASE("a mistake in a lane is reported at its line and column with what was 
         {R"(automation = { gain_db = [ [0, 0, "smoth"] ] })", "\"smoth\"", "did you mean 'smooth'"},
         {R"(automation = { gain_db = [ [0] ] })", "[0]", "must be [time, value] or [time, value, \"shape\"]"},
         {R"(automation = { gain_db = 3 })", "3", "must be an array of breakpoints"},
-        {R"(automation = { mute = [ [0, true] ] })", "mute", "solo logic"},
+        {R"(automation = { solo = [ [0, true] ] })", "solo", "solo and solo_safe decide which strips the solos silence"},
         {R"(automation = { pan = [ [0, "left"] ] })", "\"left\"", "is not a value of it"},
         {R"(automation = { gain_db = [ [-1, 0] ] })", "-1", "expected 0 or more seconds"},
     };

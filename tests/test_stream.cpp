@@ -805,3 +805,57 @@ TEST_CASE("the control side watches the streams while the audio thread plays and
     CHECK(watched_peak.load() == 0.0f);
     CHECK(player.transport().playing);
 }
+
+TEST_CASE("a recording holds what process() returned, from the first frame played, with the audio on its own thread",
+          "[stream][record]") {
+    TempDir dir;
+    const std::int64_t frames = 96000;
+    test::write_audio(dir / "stems/a.wav", {stem_samples(frames)}, 48000);
+    const Session session = one_track(dir);
+    Player player(session);
+    REQUIRE(player.wait_until_buffered(5.0));
+    // Stopped stretches before the play are not recorded.
+    (void)run(player, 1000);
+    player.start_recording({.output = dir / "take.wav", .sample = RenderOptions::Sample::float32});
+    CHECK(player.recording());
+    CHECK_THROWS_AS(player.start_recording({.output = dir / "other.wav"}), std::runtime_error);
+    (void)run(player, 512);  // still stopped: nothing yet
+    player.play();
+    // The "audio thread": process() on a thread of its own while this one waits, then stops the
+    // recording once it is done.
+    Stereo played;
+    std::thread audio([&] { played = run(player, 60000, 300); });
+    audio.join();
+    const RecordSummary rec = player.stop_recording();
+    CHECK_FALSE(player.recording());
+    CHECK(rec.frames == 60000);
+    CHECK(rec.lost_frames == 0);
+    const test::Audio file = test::read_audio(dir / "take.wav");
+    REQUIRE(file.channels.size() == 2);
+    CHECK(file.channels[0] == played.left);
+    CHECK(file.channels[1] == played.right);
+    // And what played is the stem from its first frame (no fade-in: it starts from silence).
+    check_frames(file.channels[0], 0, 60000, [](std::int64_t i) { return stem_value(i); }, "recorded");
+    CHECK_THROWS_AS(player.stop_recording(), std::logic_error);
+
+    // An input as the output: refused before anything is written, the stem untouched.
+    CHECK_THROWS_AS(player.start_recording({.output = dir / "stems/a.wav"}), RenderOptionsError);
+    CHECK_THROWS_AS(check_recording(session, {.output = dir / "session.toml", .format = RenderOptions::Format::wav}),
+                    RenderOptionsError);
+    CHECK(test::read_audio(dir / "stems/a.wav").frames() == static_cast<std::size_t>(frames));
+}
+
+TEST_CASE("a player destroyed while recording leaves no file behind", "[stream][record]") {
+    TempDir dir;
+    test::write_audio(dir / "stems/a.wav", {stem_samples(48000)}, 48000);
+    {
+        Player player(one_track(dir));
+        REQUIRE(player.wait_until_buffered(5.0));
+        player.start_recording({.output = dir / "take.flac", .format = RenderOptions::Format::flac,
+                                .sample = RenderOptions::Sample::int16});
+        player.play();
+        (void)run(player, 4800);
+    }
+    for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+        CHECK(e.path().filename().string().find("take") == std::string::npos);
+}

@@ -208,7 +208,7 @@ void write_param(const ResolvedParam& p, double value, double sample_rate) {
 bool affects_mutes(const ResolvedParam& p) {
     if (p.owner != ResolvedParam::Owner::strip) return false;
     const auto m = static_cast<StripMessage>(p.index);
-    return m == StripMessage::mute || m == StripMessage::solo || m == StripMessage::solo_safe;
+    return m == StripMessage::solo || m == StripMessage::solo_safe;
 }
 
 void param_changes(const ResolvedParam& p, std::vector<ParamChange>& out) {
@@ -232,15 +232,15 @@ void param_changes(const ResolvedParam& p, std::vector<ParamChange>& out) {
 }
 
 void mute_changes(const Model& model, std::vector<bool>& mutes, std::vector<ParamChange>& out) {
-    mutes = model.effective_mutes();
+    mutes = model.solo_mutes();
     for (std::size_t i = 0; i < model.strips.size(); ++i)
-        if (mutes[i] != model.strips[i].effective_mute)
-            out.push_back(message(model.strips[i].strip.get(), message_of(StripMessage::mute), 0, mutes[i] ? 1.0 : 0.0));
+        if (mutes[i] != model.strips[i].solo_muted)
+            out.push_back(message(model.strips[i].strip.get(), message_of(StripMessage::solo_mute), 0, mutes[i] ? 1.0 : 0.0));
 }
 
 void commit_mutes(Model& model, const std::vector<bool>& mutes) {
     for (std::size_t i = 0; i < model.strips.size() && i < mutes.size(); ++i)
-        model.strips[i].effective_mute = mutes[i];
+        model.strips[i].solo_muted = mutes[i];
 }
 
 Status validate_number(const ResolvedParam& p, std::string_view path, double value) {

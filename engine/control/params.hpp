@@ -44,15 +44,17 @@ double read_param(const ResolvedParam& p);
 /// Stores `value` (already validated) in the model, as the float the audio side takes.
 void write_param(const ResolvedParam& p, double value, double sample_rate);
 
-/// Appends the message that carries the model's value of `p` to the audio thread. Mute, solo and
+/// Appends the message that carries the model's value of `p` to the audio thread. Solo and
 /// solo_safe carry nothing themselves; see mute_changes().
 void param_changes(const ResolvedParam& p, std::vector<ParamChange>& out);
 
-/// True for the parameters that decide who is heard (mute, solo, solo_safe).
+/// True for the parameters of the solo logic (solo, solo_safe): they decide which strips the
+/// solos silence.
 bool affects_mutes(const ResolvedParam& p);
 
-/// Appends a mute message for every strip whose effective mute (own mute or silenced by a solo)
-/// differs from what the audio side was last told; `mutes` receives the new effective mutes.
+/// Appends a solo_mute message for every strip whose silencing by the solo logic differs from
+/// what the audio side was last told; `mutes` receives the new ones. A strip's own mute is a
+/// parameter of its own (and may be automated).
 void mute_changes(const Model& model, std::vector<bool>& mutes, std::vector<ParamChange>& out);
 
 /// Records `mutes` (from mute_changes) as what the audio side now knows.

@@ -88,15 +88,12 @@ std::vector<std::uint32_t> Model::destinations(const StripModel& s, bool include
     return out;
 }
 
-std::vector<bool> Model::effective_mutes() const {
+std::vector<bool> Model::solo_mutes() const {
     const std::size_t n = strips.size();
     std::vector<bool> muted(n, false);
     bool any_solo = false;
     for (const auto& s : strips) any_solo = any_solo || s.flag(StripMessage::solo);
-    if (!any_solo) {
-        for (std::size_t i = 0; i < n; ++i) muted[i] = strips[i].flag(StripMessage::mute);
-        return muted;
-    }
+    if (!any_solo) return muted;
     // Edges by index: feeds[i] lists the strips i feeds (output and sends).
     std::vector<std::vector<std::size_t>> feeds(n), fed_by(n);
     auto index_of = [&](std::uint32_t id) {
@@ -133,7 +130,7 @@ std::vector<bool> Model::effective_mutes() const {
         const auto& s = strips[i];
         const bool keep =
             audible[i] || s.kind == StripKind::master || (s.kind == StripKind::bus && s.flag(StripMessage::solo_safe));
-        muted[i] = s.flag(StripMessage::mute) || !keep;
+        muted[i] = !keep;
     }
     return muted;
 }

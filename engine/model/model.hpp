@@ -118,7 +118,7 @@ struct StripModel {
     SlotModel eq, compressor;    // built in
     std::vector<InsertModel> inserts;  // in the order they run within `pre` and within the rest
     SlotModel limiter;           // the master's (kind null elsewhere)
-    bool effective_mute = false; // what the audio side was last told
+    bool solo_muted = false;     // silenced by the solo logic, as the audio side was last told
 
     std::shared_ptr<Strip> strip;
     std::shared_ptr<MasterChain> chain;  // the master's: limiter and loudness meter
@@ -154,7 +154,7 @@ struct Model {
 
     /// Effective mute of every strip, indexed like `strips`: its own mute, or silenced because
     /// something else is soloed (solo-in-place; see docs/parameters.md).
-    std::vector<bool> effective_mutes() const;
+    std::vector<bool> solo_mutes() const;
 
     /// The ids of the strips with a processor whose sidechain listens to `source`.
     std::vector<std::uint32_t> key_listeners(const StripModel& source) const;

@@ -94,7 +94,7 @@ Strip::Strip(std::uint32_t id, std::uint32_t channels, double sample_rate, float
 void Strip::update_output_gains() noexcept {
     float pan_l = 1.0f, pan_r = 1.0f;
     pan_gains(back_channels_, pan_, pan_l, pan_r);
-    const float mute = mute_ ? 0.0f : 1.0f;
+    const float mute = mute_ || solo_mute_ ? 0.0f : 1.0f;
     const float fader = fader_gain(gain_db_);
     retarget(pre_gain_[0], pan_l * mute);
     retarget(pre_gain_[1], pan_r * mute);
@@ -132,8 +132,9 @@ void Strip::apply(std::uint16_t message, std::uint8_t slot, float value) noexcep
         case StripMessage::gain_db: gain_db_ = value; break;
         case StripMessage::pan: pan_ = value; break;
         case StripMessage::mute: mute_ = value != 0.0f; break;
+        case StripMessage::solo_mute: solo_mute_ = value != 0.0f; break;
         case StripMessage::solo:
-        case StripMessage::solo_safe: return;  // resolved into mutes on the control side
+        case StripMessage::solo_safe: return;  // resolved into solo_mute on the control side
         case StripMessage::send_level_db:
             send.level_db = value;
             retarget(send.level, fader_gain(value));

@@ -210,7 +210,8 @@ private:
     std::uint32_t back_channels_;  // the pan law's: equal power for 1, balance for 2
     float gain_db_ = 0.0f;
     float pan_ = 0.0f;
-    bool mute_ = false;
+    bool mute_ = false;       // its own mute (set or automated)
+    bool solo_mute_ = false;  // silenced by the solo logic
     dsp::LinearSmoother post_gain_[2];
     dsp::LinearSmoother pre_gain_[2];
     dsp::LinearSmoother output_fade_;  // on the main output only: the new side of a reroute

@@ -9,14 +9,17 @@
 namespace rtmix::engine {
 
 /// What Strip::apply() takes: the strip's parameters (strip_params() order; delay_samples carries
-/// the alignment delay in frames, mute the effective mute), its sends' (send_params() order, the
-/// send slot in ParamChange::slot), then commands of the engine's own.
+/// the alignment delay in frames; solo and solo_safe are resolved into solo_mute on the control
+/// side), its sends' (send_params() order, the send slot in ParamChange::slot), then commands of
+/// the engine's own.
 enum class StripMessage : std::uint16_t {
     trim_db, invert, delay_ms, delay_samples, gain_db, pan, mute, solo, solo_safe,
     send_level_db, send_pre_fader,
     send_reset,      // slot: a new send fades in from silence to its level
     send_start,      // slot: the send's level jumps to `value` dB (no ramp)
     output_fade_in,  // the strip's main output (not its sends) fades in from silence: a reroute
+    solo_mute,       // 1: silenced by the solo logic (something else is soloed); the strip is
+                     // heard when neither this nor its own mute is set
 };
 
 constexpr std::uint16_t message_of(StripMessage m) noexcept { return static_cast<std::uint16_t>(m); }

@@ -220,8 +220,9 @@ public:
     /// number parameter takes every shape; words and switches take `hold` (the last point's shape
     /// is never used). Refused, with the reason: values out of range (the message names the
     /// breakpoint and the range), points out of order, an exponential segment that does not stay
-    /// above 0, and the parameters that are set rather than moved (mute, solo, the alignment
-    /// delay, anything that changes the latency).
+    /// above 0, and the parameters that are set rather than moved (solo, solo_safe, the
+    /// alignment delay, anything that changes the latency). A strip's mute takes steps; a solo
+    /// elsewhere silences the strip whatever its mute lane says.
     ///
     /// The audio thread reads every lane at each 32nd frame of the timeline while it rolls and
     /// sends the value it will have at the next such point: trim, fader, pan and send levels ramp
