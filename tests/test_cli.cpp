@@ -9,6 +9,7 @@
 
 #include <csignal>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -412,6 +413,36 @@ TEST_CASE("a header-only stem says it is truncated, and an empty stem and a sess
         CHECK_THAT(r.err, Contains("nothing to render: '" + session + "' has no tracks"));
         CHECK_FALSE(std::filesystem::exists(master));
     }
+}
+
+TEST_CASE("a stem whose header claims an implausible sample rate is refused with the path and the rate", "[cli][damaged]") {
+    TempDir dir;
+    const auto master = (dir / "master.wav").string();
+    const int rate = GENERATE(1, 7999, 768001);
+    INFO("claimed rate " << rate);
+    // Five seconds at 48 kHz, then the header's rate (and byte rate) rewritten: the samples stay.
+    const auto stem = dir / "stems/odd.wav";
+    test::write_audio(stem, {std::vector<float>(5 * 48000, 0.25f)}, 48000, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    {
+        std::fstream f(stem, std::ios::in | std::ios::out | std::ios::binary);
+        const std::uint32_t fields[2] = {static_cast<std::uint32_t>(rate), static_cast<std::uint32_t>(rate) * 2};
+        f.seekp(24);  // the fmt chunk of a plain WAV: rate at 24, byte rate at 28, little-endian
+        for (const std::uint32_t v : fields)
+            for (int b = 0; b < 4; ++b) f.put(static_cast<char>((v >> (8 * b)) & 0xff));
+    }
+    const auto session = write_one_track_session(dir, "stems/odd.wav").string();
+    std::string expected = "'";  // built in steps: GCC 12 misreads a long chain of + as an overflow
+    expected += stem.string();
+    expected += "' claims a sample rate of ";
+    expected += std::to_string(rate);
+    expected += " Hz; a stem's rate must be 8000 to 768000 Hz";
+    const Result checked = run_rtmix(dir, {"check", session});
+    CHECK(checked.exit_code == 2);
+    CHECK_THAT(checked.err, Contains(expected));
+    const Result rendered = run_rtmix(dir, {"render", session, "-o", master});
+    CHECK(rendered.exit_code == 2);
+    CHECK_THAT(rendered.err, Contains(expected));
+    CHECK_FALSE(std::filesystem::exists(master));
 }
 
 TEST_CASE("a stem read from a pipe (/dev/stdin) is refused up front: it must be read twice", "[cli][damaged]") {

@@ -436,3 +436,20 @@ TEST_CASE("rtmix play --watch applies an edited session file while it plays", "[
     rtmix.send("quit\n");
     CHECK(rtmix.wait_exit(20.0) == 0);
 }
+
+TEST_CASE("rtmix play names a stem cut while it plays on stderr and exits 1, with its input closed", "[jack][cli][faults]") {
+    JackServer server;
+    TempDir dir;
+    rtmix::test::write_audio(dir / "long.wav", {std::vector<float>(4 * 48000, 0.25f)}, 48000,
+                             SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    rtmix::test::write_text(dir / "s.toml", "[session]\nsample_rate = 48000\n\n[[track]]\nname = \"long\"\nfile = \"long.wav\"\n");
+    RtmixProcess rtmix(dir, {"play", (dir / "s.toml").string(), "--server", server.name()});
+    REQUIRE(rtmix.wait_output("playing "));
+    std::filesystem::resize_file(dir / "long.wav", 44 + 2 * 2 * 48000);  // cut at 2 s, 1.5 s read ahead
+    rtmix.close_input();
+    const int code = rtmix.wait_exit(30.0);
+    INFO(rtmix.out() << rtmix.err());
+    CHECK(code == 1);
+    CHECK(rtmix.err().find("rtmix: a track failed while playing: '" + (dir / "long.wav").string() + "' ends at 2.000 s") !=
+          std::string::npos);
+}

@@ -145,6 +145,11 @@ Stem probe(const std::filesystem::path& path) {
                                     info.channels));
     if (info.samplerate <= 0)
         throw FileError(fmt::format("'{}' has no valid sample rate", path.string()));
+    // A header that claims 1 Hz would make a 5 s file last 66 hours: such a rate is damage, not audio.
+    if (info.samplerate < min_stem_rate || info.samplerate > max_stem_rate)
+        throw FileError(fmt::format("'{}' claims a sample rate of {} Hz; a stem's rate must be {} to {} Hz (its header "
+                                    "is damaged, or the file is not audio)",
+                                    path.string(), info.samplerate, min_stem_rate, max_stem_rate));
     Stem s;
     s.path = path;
     s.channels = static_cast<std::uint32_t>(info.channels);
@@ -235,7 +240,19 @@ std::uint32_t StemReader::read_source(std::uint32_t frames) {
     const sf_count_t got = sf_readf_float(file_, source_.data(), frames);
     if (got < 0 || (got < static_cast<sf_count_t>(frames) && sf_error(file_) != SF_ERR_NO_ERROR))
         throw FileError(fmt::format("error reading '{}': {}", stem_.path.string(), sf_strerror(file_)));
+    if (got < static_cast<sf_count_t>(frames)) check_whole();
     return static_cast<std::uint32_t>(got);
+}
+
+void StemReader::check_whole() const {
+    // The end of the file: where the stem's length says, unless the file was cut since it was
+    // probed (it would play silence from there without a word).
+    const sf_count_t at = sf_seek(file_, 0, SEEK_CUR);
+    if (at >= 0 && static_cast<std::uint64_t>(at) < stem_.frames)
+        throw FileError(fmt::format("'{}' ends at {:.3f} s, {:.3f} s before the length it had when the session was "
+                                    "loaded: the file was cut or rewritten while it was read",
+                                    stem_.path.string(), static_cast<double>(at) / stem_.sample_rate,
+                                    static_cast<double>(stem_.frames - static_cast<std::uint64_t>(at)) / stem_.sample_rate));
 }
 
 std::uint32_t StemReader::read_resampled(float* dst, std::uint32_t frames) {
@@ -279,6 +296,7 @@ void StemReader::read(float* const* out, std::uint32_t frames) {
                 if (n < 0 || (n == 0 && sf_error(file_) != SF_ERR_NO_ERROR))
                     throw FileError(fmt::format("error reading '{}': {}", stem_.path.string(), sf_strerror(file_)));
                 if (n == 0) {
+                    check_whole();
                     source_done_ = true;
                     break;
                 }

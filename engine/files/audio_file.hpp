@@ -52,7 +52,11 @@ bool is_standard_output(const std::filesystem::path& destination);
 /// symbolic links.
 OutputTarget resolve_output(const std::filesystem::path& destination);
 
-/// Opens `path` to learn its channels, rate, length and format. Throws FileError.
+/// The sample rates a stem may have (those of a session): a header outside them is refused.
+constexpr int min_stem_rate = 8000, max_stem_rate = 768000;
+
+/// Opens `path` to learn its channels, rate, length and format. Throws FileError (a rate outside
+/// min_stem_rate to max_stem_rate included).
 Stem probe(const std::filesystem::path& path);
 
 /// Plays one stem on the session's timeline: silence before it starts and after it ends.
@@ -80,6 +84,7 @@ public:
 private:
     std::uint32_t read_source(std::uint32_t frames);  // interleaved into source_, at the file's rate
     std::uint32_t read_resampled(float* dst, std::uint32_t frames);  // interleaved, session rate
+    void check_whole() const;  // at the file's end: throws FileError if it ends before stem_.frames
 
     Stem stem_;
     double session_rate_ = 0;

@@ -493,8 +493,30 @@ Console::Tick Console::tick(Clock::time_point now, bool quiet) {
         notes_.clear();
         // What the audio thread reported (a non-finite signal silenced, workers without
         // real-time priority, ...).
-        for (const Event& e : player_.engine().poll_events())
-            t.output += fmt::format("note: {}{}\n", e.strip.empty() ? "" : e.strip + ": ", e.message);
+        // The message names its strip. A strip that keeps producing NaNs is reported at most
+        // once a second, with the count of those in between.
+        for (const Event& e : player_.engine().poll_events()) {
+            if (e.code == Event::Code::non_finite_signal) {
+                Repeated& r = non_finite_[e.strip];
+                if (r.last != Clock::time_point{} && now - r.last < std::chrono::seconds(1)) {
+                    ++r.since;
+                    continue;
+                }
+                const std::uint64_t more = r.since;
+                r = {now, 0};
+                t.output += more > 0 ? fmt::format("note: {} (and {} more in the last second)\n", e.message, more)
+                                     : fmt::format("note: {}\n", e.message);
+                continue;
+            }
+            t.output += fmt::format("note: {}\n", e.message);
+        }
+        // Those held back, once their second is over, even if no more come.
+        for (auto& [strip, r] : non_finite_)
+            if (r.since > 0 && now - r.last >= std::chrono::seconds(1)) {
+                t.output += fmt::format("note: {}: {} more non-finite signal{} in the last second\n", strip, r.since,
+                                        r.since == 1 ? "" : "s");
+                r = {now, 0};
+            }
     }
     // --watch: the session file, when it has changed (while a watch shows, said afterwards).
     if (reloader_ != nullptr) reload_pending_ += reloader_->poll(player_, now);

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -120,6 +121,12 @@ private:
     std::uint64_t underruns_ = 0;  // the total at the last report
     std::vector<std::pair<std::string, std::uint64_t>> track_underruns_reported_;
     std::string stream_error_reported_;
+    /// Non-finite signals, per strip: when the last was reported, and how many came since.
+    struct Repeated {
+        std::chrono::steady_clock::time_point last{};
+        std::uint64_t since = 0;
+    };
+    std::map<std::string, Repeated> non_finite_;
     std::vector<std::string> notes_;  // the backend's notes not yet printed
     std::chrono::steady_clock::time_point last_report_{};
     std::uint64_t callbacks_ = 0;       // the backend's callback count at the last reading

@@ -201,11 +201,19 @@ int run_play(const std::vector<std::string_view>& args) {
         // stopped, until it has been seen playing or a second has passed.
         const auto closed_at = std::chrono::steady_clock::now();
         bool seen_playing = false;
+        // Without its input the console's checks go on, their reports (a track that failed, a
+        // non-finite signal, xruns, underruns) on stderr.
+        Console checks(player, backend.get());
         while (end == ConsoleEnd::input_closed && !stop_requested.load()) {
-            const BackendStatus s = backend->status();
-            if (!s.error.empty()) {
-                end = ConsoleEnd::backend_failed;
+            const Console::Tick tick = checks.tick(std::chrono::steady_clock::now());
+            if (tick.end) {
+                end = *tick.end;  // reported below
+                new_rate = tick.new_rate;
                 break;
+            }
+            if (!tick.output.empty()) {
+                std::fputs(tick.output.c_str(), stderr);
+                std::fflush(stderr);
             }
             const TransportState t = player.transport();
             seen_playing = seen_playing || t.playing;
@@ -244,6 +252,10 @@ int run_play(const std::vector<std::string_view>& args) {
                 std::printf("the recording ends here: a file has one sample rate\n");
             std::fflush(stdout);
         }
+        // A track that failed while playing is an error of the run, said on stderr whatever the
+        // console showed.
+        const bool track_failed = !streams.error.empty();
+        if (track_failed) std::fprintf(stderr, "rtmix: a track failed while playing: %s\n", streams.error.c_str());
         if (end == ConsoleEnd::backend_failed) {
             // The console's transcript (stdout) has it; stderr gets it too, for scripts and logs.
             const std::string why = last.error.empty() ? std::string("the audio backend failed") : last.error;
@@ -253,7 +265,7 @@ int run_play(const std::vector<std::string_view>& args) {
         }
         if (end != ConsoleEnd::rate_changed) {
             backend->stop();
-            return exit_ok;
+            return track_failed ? exit_failure : exit_ok;
         }
         // The server changed its rate: rebuild the mix as it now stands at the new rate, from
         // where it was, in a new client.
