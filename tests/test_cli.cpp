@@ -678,3 +678,41 @@ TEST_CASE("a killed render leaves its hidden partial file, and the next render t
         CHECK(std::filesystem::exists(dir / other));
     }
 }
+
+TEST_CASE("a session of more stems than the open-file limit allows: the limit is raised to the hard one, or the need is said",
+          "[cli][scale]") {
+    TempDir dir;
+    // 100 tracks of a 0.1 s stem each: over a soft limit of 64 open files.
+    // Strings built by appending: GCC 12 misreads chains of + here as overflows.
+    auto cat = [](std::initializer_list<std::string_view> parts) {
+        std::string out;
+        for (const std::string_view p : parts) out.append(p);
+        return out;
+    };
+    std::string text = "[session]\nsample_rate = 48000\n";
+    for (int i = 0; i < 100; ++i) {
+        const std::string name = cat({"t", std::to_string(i)});
+        test::write_audio(dir / cat({"stems/", name, ".wav"}), {std::vector<float>(4800, 0.001f)}, 48000);
+        text.append(cat({"\n[[track]]\nname = \"", name, "\"\nfile = \"stems/", name, ".wav\"\n"}));
+    }
+    test::write_text(dir / "many.toml", text);
+    const std::string render = cat({"exec '", RTMIX_CLI, "' render '", (dir / "many.toml").string(), "' -o '",
+                                    (dir / "mix.wav").string(), "' > '", (dir / "out").string(), "' 2> '",
+                                    (dir / "err").string(), "'"});
+    // A soft limit of 64 under a higher hard one: rtmix raises it and renders.
+    int status = std::system(cat({"ulimit -S -n 64 && ", render}).c_str());
+    INFO(test::read_bytes(dir / "err"));
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(test::read_audio(dir / "mix.wav").frames() >= 4800);
+    std::filesystem::remove(dir / "mix.wav");
+    // A hard limit of 64: refused before any stem is opened, with what it needs.
+    status = std::system(cat({"ulimit -n 64 && ", render}).c_str());
+    const std::string err = test::read_bytes(dir / "err");
+    INFO(err);
+    CHECK(WEXITSTATUS(status) == 1);
+    CHECK_THAT(err, Contains("the session plays 100 stem files at once, one open file each, but this process may open "
+                             "only 64 files (RLIMIT_NOFILE): allow at least 132 (`ulimit -n 132`, which needs a higher hard "
+                             "limit)"));
+    CHECK_FALSE(std::filesystem::exists(dir / "mix.wav"));
+}

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -163,6 +164,19 @@ Stem probe(const std::filesystem::path& path) {
             s.claimed_frames = w.claimed_bytes / w.block_align;
     }
     return s;
+}
+
+void check_open_file_room(std::size_t stems) {
+    constexpr std::size_t reserve = 32;  // standard streams, the output, libraries, JACK, ...
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return;
+    if (stems + reserve <= limit.rlim_cur) return;
+    throw FileError(fmt::format(
+        "the session plays {} stem files at once, one open file each, but this process may open only {} files "
+        "(RLIMIT_NOFILE{}): allow at least {} (`ulimit -n {}`{})",
+        stems, limit.rlim_cur, limit.rlim_max != limit.rlim_cur ? fmt::format(", up to {} allowed", limit.rlim_max) : "",
+        stems + reserve, stems + reserve,
+        limit.rlim_max != RLIM_INFINITY && limit.rlim_max < stems + reserve ? ", which needs a higher hard limit" : ""));
 }
 
 // --- StemReader ---------------------------------------------------------------------------------

@@ -59,6 +59,12 @@ constexpr int min_stem_rate = 8000, max_stem_rate = 768000;
 /// min_stem_rate to max_stem_rate included).
 Stem probe(const std::filesystem::path& path);
 
+/// Refuses, before any is opened, to hold `stems` stem files open at once when the process may
+/// not open that many files (RLIMIT_NOFILE's soft limit, less a reserve for everything else):
+/// FileError saying how many are needed and how to allow them. rtmix holds one descriptor per
+/// file track while it renders or plays.
+void check_open_file_room(std::size_t stems);
+
 /// Plays one stem on the session's timeline: silence before it starts and after it ends.
 class StemReader {
 public:

@@ -50,6 +50,7 @@ Streamer::Streamer(const std::vector<const SessionStrip*>& tracks, double rate, 
     const double ahead = std::max(read_ahead_s, 0.05) * rate;
     std::uint32_t count = static_cast<std::uint32_t>(std::ceil(ahead / chunk_frames_));
     count = std::max({count, 4u, 2 * ((max_block_frames + chunk_frames_ - 1) / chunk_frames_) + 2});
+    files::check_open_file_room(tracks.size());
     for (const SessionStrip* s : tracks) {
         const auto offset = static_cast<std::int64_t>(std::llround(s->offset_ms / 1000.0 * rate));
         auto t = std::make_unique<TrackStream>(s->stem, offset, chunk_frames_, count);

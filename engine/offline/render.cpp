@@ -121,6 +121,9 @@ public:
             set("master.limiter.gain_db", drive->gain_db);
         }
         const std::vector<std::uint32_t> first = session.track_input_channels();
+        std::size_t files = 0;
+        for (const SessionStrip& s : session.strips()) files += s.kind == Kind::track && !s.live() ? 1 : 0;
+        files::check_open_file_room(files);
         std::size_t t = 0;
         for (const SessionStrip& s : session.strips()) {
             if (s.kind != Kind::track) continue;

@@ -13,6 +13,7 @@
 #include <rtmix/render.hpp>
 #include <rtmix/session.hpp>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -272,6 +273,12 @@ int run_check(const std::vector<std::string_view>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // A session of many tracks holds a file open per stem: allow as many open files as the system
+    // lets this process have (the soft limit up to the hard one), as servers do.
+    if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        (void)::setrlimit(RLIMIT_NOFILE, &files);
+    }
     const std::vector<std::string_view> all(argv + 1, argv + argc);
     try {
         if (all.empty()) throw UsageError{"no command"};
