@@ -54,7 +54,7 @@
 // reads up to 0.35 dB low (and which the gain set by their neighbours mostly covers), and drums
 // clipped 18 dB deep rendered to 16 bits (0.06 dB over). 16-bit TPDF dither (at most 2 LSB, plus
 // the rounding's half LSB: 8e-5 of full scale, 0.001 dB at -1 dBTP) changes the readings by at
-// most 0.0003 dB. 0.15 dB covers all of it with 0.04 dB to spare. It costs 0.13 dB of level
+// most 0.0004 dB. 0.15 dB covers all of it with 0.04 dB to spare. It costs 0.13 dB of level
 // against the 0.02 dB before, on every master that reaches the ceiling.
 //
 // Lookahead: `lookahead_ms` sets the latency D = round(lookahead_ms * fs / 1000) frames, of
