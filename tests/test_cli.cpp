@@ -245,8 +245,10 @@ TEST_CASE("rtmix render --loudness normalizes and reports before and after, as t
     // A ceiling alone: the limiter at that ceiling, no normalization.
     const Result ceiling = run_rtmix(dir, {"render", session, "-o", master, "--ceiling-dbtp", "-9", "--json"});
     REQUIRE(ceiling.exit_code == 0);
-    CHECK_THAT(ceiling.out, Contains("\"normalization\": null") && Contains("\"latency_frames\": 240") &&
-                                Contains("\"true_peak_dbtp\": -9.0"));
+    // 5 ms of lookahead is below the limiter's shortest latency, 347 frames; the limiter aims
+    // its 0.15 dB safety margin under the ceiling.
+    CHECK_THAT(ceiling.out, Contains("\"normalization\": null") && Contains("\"latency_frames\": 347") &&
+                                Contains("\"true_peak_dbtp\": -9.15"));
     const Result plain = run_rtmix(dir, {"render", session, "-o", master, "--bits", "32f", "--json"});
     REQUIRE(plain.exit_code == 0);
     CHECK_THAT(plain.out, Contains("\"normalization\": null") && Contains("\"dither\": null") &&
@@ -256,14 +258,14 @@ TEST_CASE("rtmix render --loudness normalizes and reports before and after, as t
 TEST_CASE("rtmix check shows the master limiter, its latency and the loudness target", "[cli][mastering]") {
     TempDir dir;
     const auto session = write_project(dir);
-    std::ofstream(session, std::ios::app) << "\n[master.limiter]\nlookahead_ms = 2\n\n[master.loudness]\npreset = \"apple\"\n";
+    std::ofstream(session, std::ios::app) << "\n[master.limiter]\nlookahead_ms = 10\n\n[master.loudness]\npreset = \"apple\"\n";
     const Result text = run_rtmix(dir, {"check", session.string()});
     REQUIRE(text.exit_code == 0);
-    CHECK_THAT(text.out, Contains("master  [limiter]") && Contains("latency: 96 frames (2.00 ms)") &&
+    CHECK_THAT(text.out, Contains("master  [limiter]") && Contains("latency: 480 frames (10.00 ms)") &&
                              Contains("loudness target: -16.0 LUFS, true peak under -1.0 dBTP (apple)"));
     const Result json = run_rtmix(dir, {"check", session.string(), "--json"});
     REQUIRE(json.exit_code == 0);
-    CHECK_THAT(json.out, Contains("\"latency_frames\": 96") &&
+    CHECK_THAT(json.out, Contains("\"latency_frames\": 480") &&
                              Contains("\"loudness_target\": {\"preset\": \"apple\", \"target_lufs\": -16.00, \"ceiling_dbtp\": -1.00}"));
 }
 

@@ -25,7 +25,7 @@ enum class Paths { bus, pre_send, post_send, all };
 
 enum class Latent { compressor, limiter };
 
-/// Two stereo tracks with the same impulse, one with 5 ms of lookahead (its compressor's, or a
+/// Two stereo tracks with the same impulse, one with 10 ms of lookahead (its compressor's, or a
 /// true-peak limiter insert's; both far above the impulse: a pure delay), into a bus and/or sent
 /// pre- or post-fader to a return; both buses feed the master.
 Engine& build(Engine& e, Paths paths, Latent latent) {
@@ -35,11 +35,11 @@ Engine& build(Engine& e, Paths paths, Latent latent) {
     RTMIX_REQUIRE_OK(e.add_bus("ret"));
     if (latent == Latent::limiter) {
         RTMIX_REQUIRE_OK(e.add_insert("track.late", "limiter"));
-        RTMIX_REQUIRE_OK(e.set("track.late.insert.1.lookahead_ms", 5.0));
+        RTMIX_REQUIRE_OK(e.set("track.late.insert.1.lookahead_ms", 10.0));
     } else {
         RTMIX_REQUIRE_OK(e.set("track.late.compressor.enabled", 1.0));
         RTMIX_REQUIRE_OK(e.set("track.late.compressor.threshold_db", 0.0));
-        RTMIX_REQUIRE_OK(e.set("track.late.compressor.lookahead_ms", 5.0));
+        RTMIX_REQUIRE_OK(e.set("track.late.compressor.lookahead_ms", 10.0));
     }
     for (const char* t : {"track.late", "track.early"}) {
         RTMIX_REQUIRE_OK(e.set_output(t, paths == Paths::bus || paths == Paths::all ? "bus.sum" : ""));
@@ -57,7 +57,7 @@ Engine& build(Engine& e, Paths paths, Latent latent) {
 
 TEST_CASE("two paths of different latency into a bus, a pre- and a post-fader send arrive as one aligned impulse",
           "[latency]") {
-    const std::uint32_t lookahead = 240;  // 5 ms at 48 kHz
+    const std::uint32_t lookahead = 480;  // 10 ms at 48 kHz (the limiter's shortest is 347 frames)
     const float amplitude = 0.25f;
     for (const Latent latent : {Latent::compressor, Latent::limiter})
     for (const Paths paths : {Paths::bus, Paths::pre_send, Paths::post_send, Paths::all}) {
@@ -87,7 +87,7 @@ TEST_CASE("two paths of different latency into a bus, a pre- and a post-fader se
 
 TEST_CASE("a latent insert on a bus delays the strips that skip that bus, and the master reports the sum",
           "[latency]") {
-    // a -> bus x (limiter, 2 ms) -> bus y (limiter, 3 ms) -> master; b -> bus y; c -> master.
+    // a -> bus x (limiter, 8 ms) -> bus y (limiter, 10 ms) -> master; b -> bus y; c -> master.
     Engine e(EngineOptions{.max_block_frames = 64});
     for (const char* t : {"a", "b", "c"}) RTMIX_REQUIRE_OK(e.add_track(t, 2));
     RTMIX_REQUIRE_OK(e.add_bus("x"));
@@ -96,13 +96,13 @@ TEST_CASE("a latent insert on a bus delays the strips that skip that bus, and th
     RTMIX_REQUIRE_OK(e.set_output("bus.x", "bus.y"));
     RTMIX_REQUIRE_OK(e.set_output("track.b", "bus.y"));
     RTMIX_REQUIRE_OK(e.add_insert("bus.x", "limiter"));
-    RTMIX_REQUIRE_OK(e.set("bus.x.insert.1.lookahead_ms", 2.0));
+    RTMIX_REQUIRE_OK(e.set("bus.x.insert.1.lookahead_ms", 8.0));
     RTMIX_REQUIRE_OK(e.add_insert("bus.y", "limiter"));
-    RTMIX_REQUIRE_OK(e.set("bus.y.insert.1.lookahead_ms", 3.0));
+    RTMIX_REQUIRE_OK(e.set("bus.y.insert.1.lookahead_ms", 10.0));
     std::vector<InsertInfo> inserts = e.inserts("bus.x");
     REQUIRE(inserts.size() == 1);
-    CHECK(inserts[0].latency_frames == 96);
-    CHECK(e.latency_frames() == 96 + 144);
+    CHECK(inserts[0].latency_frames == 384);
+    CHECK(e.latency_frames() == 384 + 480);
     render(e, {}, 4800, 64);
     const std::vector<float> click = test::impulse(2048, 0.1f);
     const std::vector<float> none(2048, 0.0f);
@@ -113,12 +113,13 @@ TEST_CASE("a latent insert on a bus delays the strips that skip that bus, and th
         const auto hits = nonzero(render(e, in, 2048, 64).left);
         INFO("track " << t);
         REQUIRE(hits.size() == 1);
-        CHECK(hits[0].first == 240);
+        CHECK(hits[0].first == 384 + 480);
         CHECK(hits[0].second == Approx(0.1f).epsilon(1e-6));
     }
-    // With the master limiter on, its lookahead comes on top.
+    // With the master limiter on, its latency comes on top: at its default lookahead (5 ms),
+    // its shortest, 347 frames (see dsp/limiter.hpp).
     RTMIX_REQUIRE_OK(e.set("master.limiter.enabled", 1.0));
-    CHECK(e.latency_frames() == 240 + 240);
+    CHECK(e.latency_frames() == 384 + 480 + 347);
 }
 
 TEST_CASE("a latency that changes while audio plays is declicked and ends aligned", "[latency]") {

@@ -145,8 +145,9 @@ TEST_CASE("master meter agrees with libebur128 on a programme with dynamics", "[
     CHECK(m.range_lu == Approx(range).margin(1.0));
     // True peak against an ideal band-limited reconstruction (ideal_true_peak.hpp) of 0.2 s
     // around each of the 20 largest samples of each channel. This noise is white up to Nyquist,
-    // the hardest material for an interpolator: the meter's 8x, 64-tap one reads it 0.19 dB
-    // low (4.37 dBTP against the ideal's 4.56), libebur128's 4x, 12-tap one 0.41 dB low.
+    // the hardest material for an interpolator: the meter's two-stage 8x one reads it 0.04 dB
+    // low (4.52 dBTP against the ideal's 4.56; the one-stage 64-tap one before: 0.19 dB low),
+    // libebur128's 4x, 12-tap one 0.41 dB low.
     double ideal = 0.0;
     for (const std::vector<float>* x : {&l, &r}) {
         std::vector<std::size_t> order(n);
@@ -161,6 +162,6 @@ TEST_CASE("master meter agrees with libebur128 on a programme with dynamics", "[
     }
     INFO("ideal reconstruction around the largest samples: " << 20 * std::log10(ideal) << " dBTP");
     CHECK(m.true_peak_dbtp <= 20 * std::log10(ideal) + 0.05);
-    CHECK(m.true_peak_dbtp >= 20 * std::log10(ideal) - 0.25);
+    CHECK(m.true_peak_dbtp >= 20 * std::log10(ideal) - 0.1);
     CHECK(m.true_peak_dbtp >= 20 * std::log10(std::max(tp0, tp1)) - 0.01);
 }

@@ -105,7 +105,7 @@ std::string two_stems(const TempDir& dir, double level) {
 
 TEST_CASE("the master limiter's lookahead is reported as latency and compensated in a render", "[mastering][limiter]") {
     TempDir dir;
-    // A stereo stem with one impulse at frame 12345: with the limiter on (5 ms lookahead) it
+    // A stereo stem with one impulse at frame 12345: with the limiter on (10 ms lookahead) it
     // must still land on frame 12345 of the file.
     std::vector<float> l(48000, 0.0f), r(48000, 0.0f);
     l[12345] = 0.5f;
@@ -114,7 +114,7 @@ TEST_CASE("the master limiter's lookahead is reported as latency and compensated
     const Session session = load(dir, R"(
 [master.limiter]
 ceiling_dbtp = -1.0
-lookahead_ms = 5
+lookahead_ms = 10
 
 [[track]]
 name = "imp"
@@ -122,12 +122,12 @@ file = "stems/imp.wav"
 )");
     Engine engine(session.engine_options());
     session.apply(engine);
-    CHECK(engine.latency_frames() == 240);  // 5 ms at 48 kHz
+    CHECK(engine.latency_frames() == 480);  // 10 ms at 48 kHz
 
     RenderOptions o = wav24(dir / "out.wav");
     o.sample = RenderOptions::Sample::float32;
     const RenderSummary s = render(session, o);
-    CHECK(s.latency_frames == 240);
+    CHECK(s.latency_frames == 480);
     const test::Audio out = test::read_audio(dir / "out.wav");
     REQUIRE(out.frames() == 48000);  // exactly the stem's length: the latency is not in the file
     std::size_t at = 0;

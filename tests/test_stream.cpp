@@ -513,7 +513,7 @@ TEST_CASE("an hour-long stem streams in bounded memory with every marker on its 
     // In release the full hour; under the sanitizers, which slow everything by an order of
     // magnitude, ten minutes show the same (memory that grows with the stem would show there too),
     // and two under ThreadSanitizer, where the master's true-peak meter alone takes most of the
-    // time (every tap of its 8x interpolator is an instrumented load).
+    // time (every tap of its interpolators is an instrumented load).
 #if defined(__SANITIZE_THREAD__)
     const std::int64_t frames = 2LL * 60 * 48000;
 #elif RTMIX_TEST_SANITIZED

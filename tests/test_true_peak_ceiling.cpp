@@ -20,6 +20,7 @@
 #include "files.hpp"
 #include "files/dither.hpp"
 #include "ideal_true_peak.hpp"
+#include "rtmix/loudness.hpp"
 #include "rtmix/render.hpp"
 #include "rtmix/session.hpp"
 #include "signals.hpp"
@@ -205,14 +206,14 @@ struct Reading {
 
 }  // namespace
 
-TEST_CASE("true-peak detector reads within 0.1 dB of an ideal reconstruction on high-frequency material",
+TEST_CASE("true-peak detector reads within 0.05 dB of an ideal reconstruction on high-frequency material",
           "[truepeak][ideal]") {
     const double fs = GENERATE(44100.0, 48000.0, 96000.0);
     const auto n = static_cast<std::size_t>(0.25 * fs);
     struct Item {
         std::string name;
         Signal x;
-        double tolerance_db = 0.1;
+        double tolerance_db = 0.05;
     };
     std::vector<Item> items;
     // A 20 kHz sine (0.91 of Nyquist at 44.1 kHz) at -1 dBTP, and sines up to 0.9 of Nyquist.
@@ -230,9 +231,9 @@ TEST_CASE("true-peak detector reads within 0.1 dB of an ideal reconstruction on 
                              return x;
                          }()});
     items.push_back({"pink noise", pink(n, 7, 0.9)});
-    // Hard clipping puts much energy right below Nyquist, where 64 taps fall short: this one
-    // reads 0.05 to 0.16 dB low (libebur128: 0.6 to 1.05 dB).
-    items.push_back({"clipped drums +18 dB", clipped_drums(fs, n, 18.0, 5), 0.2});
+    // Hard clipping puts much energy right below Nyquist (libebur128 reads this 0.6 to 1.05 dB
+    // low; the 64-tap, one-stage design before read it 0.05 to 0.16 dB low).
+    items.push_back({"clipped drums +18 dB", clipped_drums(fs, n, 18.0, 5)});
     items.push_back({"drums, not clipped", clipped_drums(fs, n, -6.0, 6)});
     {
         // A sweep up to 0.9 of Nyquist, faded out over its last 10 ms (an abrupt stop rings).
@@ -253,9 +254,9 @@ TEST_CASE("true-peak detector reads within 0.1 dB of an ideal reconstruction on 
                     it.name.c_str(), db(ideal), db(mine), db(mine / ideal), db(ebu), db(ebu / ideal));
         INFO(it.name << " at " << fs << ": detector " << db(mine / ideal) << " dB from the ideal");
         CHECK(std::fabs(db(mine / ideal)) <= it.tolerance_db);
-        if (it.tolerance_db <= 0.1) worst = std::max(worst, std::fabs(db(mine / ideal)));
+        worst = std::max(worst, std::fabs(db(mine / ideal)));
     }
-    std::printf("true-peak detector at %g Hz: within %.3f dB of the ideal reconstruction (clipped drums aside)\n", fs,
+    std::printf("true-peak detector at %g Hz: within %.3f dB of the ideal reconstruction\n", fs,
                 worst);
 }
 
@@ -286,15 +287,13 @@ TEST_CASE("the limiter on the torture set: held as libebur128 reads it, measured
                         << ": ideal " << over_ideal << " dB, libebur128 " << over_ebu << " dB over");
             // Held as libebur128 reads it, on every case.
             CHECK(over_ebu <= 0.0);
-            // Not yet held under the ideal reconstruction (issue 19): reported, not failed. The
-            // 64-tap, 8x detector reads content in the last few percent of the band low (+-1
-            // patterns at 0.49 fs), and the gain's own movement adds content there.
-            CHECK_NOFAIL(over_ideal <= 0.0);
-            // What this design does measure, with a little room (the 4x design it replaced: up
-            // to +4.3 dB near fs/2, +0.9 dB on the clipped drums, +0.7 dB on the sweep): a guard
-            // against regressions.
-            const bool near_nyquist = t.name.find("0.49 fs") != std::string::npos;
-            CHECK(over_ideal <= (near_nyquist ? 2.3 : 0.55));
+            // Held under the ideal reconstruction too, on every case (the one-stage 64-tap
+            // detector before read up to +2.2 dB here, the 4x one before it +4.3 dB).
+            CHECK(over_ideal <= 0.0);
+            // And not by a wide berth: every case but the +-1 patterns (whose gain is set by
+            // the other channel's larger peaks) and the isolated pairs comes within 0.25 dB of
+            // the ceiling (the margin is 0.15 dB).
+            if (t.name.find("+-1 near") == std::string::npos) CHECK(over_ideal >= -0.4);
             worst_ideal = std::max(worst_ideal, over_ideal);
             worst_ebu = std::max(worst_ebu, over_ebu);
         }
@@ -342,15 +341,84 @@ file = "drums.wav"
     std::printf("rendered 16-bit clipped drums, ceiling -1 dBTP: libebur128 %+.4f dBTP, ideal %+.4f dBTP, summary %+.4f dBTP\n",
                 db(ebu), db(ideal), summary.loudness.true_peak_dbtp);
     CHECK(db(ebu) <= -1.0);
-    // Not yet held under the ideal reconstruction (see the torture set above). This file is a
-    // hard case: the ideal reads it +0.06 dBTP, 1.1 dB over the ceiling (libebur128: -1.78). The
-    // limiter pushes every peak its detector sees to the ceiling, so what remains is the peak
-    // the detector reads lowest: content in the last few percent of the band, which the hard
-    // clipping of the hats and the gain's movement put there.
-    CHECK_NOFAIL(db(ideal) <= -1.0);
-    CHECK(db(ideal) <= -1.0 + 1.2);  // a guard against regressions
+    // Held under the ideal reconstruction too (the one-stage 64-tap detector before: +0.06
+    // dBTP, 1.1 dB over).
+    CHECK(db(ideal) <= -1.0);
     // The summary's meter reads what is written, before the 16-bit conversion, with the same
-    // detector as the limiter: never below libebur128's reading of the file, but here 1.1 dB
-    // under the ideal one, for the same reason.
+    // detector as the limiter: never below libebur128's reading of the file, and within 0.1 dB
+    // of the ideal one (before: 1.1 dB under it).
     CHECK(summary.loudness.true_peak_dbtp >= db(ebu) - 0.01);
+    CHECK(std::fabs(summary.loudness.true_peak_dbtp - db(ideal)) <= 0.1);
+}
+
+TEST_CASE("rtmix analyze reads true peak within 0.1 dB of an ideal reconstruction on material near the band edge",
+          "[loudness][truepeak][ideal]") {
+    // Through the public meter path (analyze_file on a float WAV: what `rtmix analyze` and the
+    // render summary use), against the ideal reconstruction of the same samples.
+    test::TempDir dir;
+    const double fs = GENERATE(44100.0, 48000.0);
+    const auto n = static_cast<std::size_t>(0.5 * fs);
+    const auto tone = [&](double f, double level_db) {
+        // Faded in and out over 20 ms: an abrupt start this close to Nyquist rings above the
+        // amplitude (which the ideal reads too, but the case is then about the fade).
+        Signal x(n);
+        const double fade = 0.02 * fs;
+        for (std::size_t i = 0; i < n; ++i) {
+            const double edge = std::min<double>(i, n - 1 - i);
+            const double w = edge < fade ? 0.5 - 0.5 * std::cos(test::pi * edge / fade) : 1.0;
+            x[i] = static_cast<float>(w * from_db(level_db) * std::sin(2.0 * test::pi * f * i / fs + 0.3));
+        }
+        return x;
+    };
+    struct Item {
+        std::string name;
+        Signal left, right;
+        double tolerance_db = 0.1;
+    };
+    std::vector<Item> items;
+    // The issue's case: a 20 kHz sine whose true peak is -1.00 dBTP (BS.1770-4's 12-tap
+    // interpolator read it -1.30 at 48 kHz).
+    items.push_back({"sine 20 kHz at -1 dBTP", tone(20000.0, -1.0), tone(20000.0, -1.0)});
+    // Sines at 0.95 and 0.975 of Nyquist, a short burst at 0.99 of Nyquist, and a +-1 pattern at
+    // 0.49 fs (a square wave there) 6 dB down.
+    items.push_back({"sines at 0.95 and 0.975 of Nyquist", tone(0.475 * fs, -1.0), tone(0.4875 * fs, -3.0)});
+    {
+        Signal x = square(0.49 * fs, fs, n), y = square(0.4937 * fs, fs, n, 0.3);
+        for (float& v : x) v *= 0.5f;
+        for (float& v : y) v *= 0.5f;
+        items.push_back({"+-1 patterns near fs/2, 6 dB down", x, y});
+    }
+    // Clipped drums, and the limiter's output of them and of a sweep to 0.99 of Nyquist (every
+    // peak the limiter's detector sees at its ceiling: what a meter reading low would pass).
+    // What the detector still reads low: energy in the last percent of the band, which hard
+    // clipping 18 dB deep (+7 dBTP) and the abrupt ends of a full-scale sweep at 0.99 of Nyquist
+    // put there: up to 0.16 dB (the limiter's safety margin covers it).
+    items.push_back({"clipped drums +18 dB", clipped_drums(fs, n, 18.0, 31), clipped_drums(fs, n, 18.0, 32), 0.2});
+    for (const char* which : {"drums", "sweep"}) {
+        Signal l = which[0] == 'd' ? clipped_drums(fs, n, 18.0, 33) : sweep(0.40 * fs, 0.495 * fs, fs, n);
+        Signal r = which[0] == 'd' ? clipped_drums(fs, n, 18.0, 34) : sweep(0.495 * fs, 0.40 * fs, fs, n);
+        Limiter lim(fs, 20.0f);
+        lim.set(LimiterParam::enabled, 1.0f);
+        lim.set(LimiterParam::ceiling_dbtp, -1.0f);
+        lim.reset();
+        limit(lim, l, r);
+        items.push_back({std::string("the limiter's output of the ") + (which[0] == 'd' ? "clipped drums" : "sweep"), l, r,
+                         which[0] == 'd' ? 0.1 : 0.2});
+    }
+    for (Item& it : items) {
+        for (Signal* x : {&it.left, &it.right}) {
+            x->insert(x->begin(), 256, 0.0f);
+            x->insert(x->end(), 256, 0.0f);
+        }
+        const auto path = dir / "x.wav";
+        test::write_audio(path, {it.left, it.right}, static_cast<int>(fs));
+        const rtmix::FileLoudness f = rtmix::analyze_file(path.string());
+        const double ideal = std::max(test::ideal_true_peak(it.left), test::ideal_true_peak(it.right));
+        const double ebu = std::max(ebur128_peak(it.left, fs), ebur128_peak(it.right, fs));
+        std::printf("fs %6.0f %-40s ideal %+7.3f dBTP  rtmix analyze %+7.3f (%+.3f)  libebur128 %+7.3f (%+.3f)\n", fs,
+                    it.name.c_str(), db(ideal), f.loudness.true_peak_dbtp, f.loudness.true_peak_dbtp - db(ideal), db(ebu),
+                    db(ebu / ideal));
+        INFO(it.name << " at " << fs << " Hz: ideal " << db(ideal) << " dBTP, analyze " << f.loudness.true_peak_dbtp);
+        CHECK(std::fabs(f.loudness.true_peak_dbtp - db(ideal)) <= it.tolerance_db);
+    }
 }

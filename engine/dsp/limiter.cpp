@@ -26,10 +26,11 @@ namespace {
 
 constexpr std::uint32_t chunk_frames = 64;
 // The ceiling is lowered by this much inside the limiter (see limiter.hpp).
-constexpr float safety_margin_db = 0.02f;
-// Frames either side of a detected peak that get the same gain: the reach of a BS.1770
-// interpolator (libebur128's reaches 6 samples, this detector's 32).
-constexpr std::uint32_t guard_frames = TruePeakDetector::taps_per_phase / 2;
+constexpr float safety_margin_db = 0.15f;
+// Frames either side of a detected peak that get the same gain (see limiter.hpp: libebur128's
+// interpolator reaches 6 samples, this detector's half-band 192; 128 keeps the gain's ramps far
+// enough from a peak that their effect near Nyquist stays small).
+constexpr std::uint32_t guard_frames = 128;
 // The shortest attack ramp (box length L): the latency is raised to d + G + min_ramp - 1 frames
 // when lookahead_ms asks for less. A ramp of one frame (a gain step) lets meters read up to
 // 0.05 dB over on dense material; 25 frames is what 1 ms gave at 48 kHz with the 4x detector.
@@ -70,7 +71,7 @@ struct Limiter::Impl {
     std::uint32_t hold_frames;
     std::uint32_t mask;  // ring size - 1
     // Frames of history rebuild() analyses before the span it rebuilds: the detectors' memory.
-    static constexpr std::uint32_t warmup_frames = TruePeakDetector::taps_per_phase;
+    static constexpr std::uint32_t warmup_frames = TruePeakDetector::memory_frames;
 
     TruePeakDetector det_l, det_r;
     LinearSmoother input_gain, mix;  // mix: 0 = bypass, 1 = limited
@@ -131,8 +132,8 @@ Limiter::Impl::Impl(double sample_rate, float smoothing_ms)
     const std::uint32_t longest = latency_frames_for(fs, limiter_range(LimiterParam::lookahead_ms).max);
     // The window M = L + 2G + 1 <= D + G + 2; a chunk is written before it is read. rebuild()
     // reads D + G + 1 + warmup_frames frames back, before the next chunk is written: that fits.
-    const std::uint32_t size = next_pow2(static_cast<std::size_t>(longest) + guard_frames + chunk_frames + 4);
-    static_assert(warmup_frames <= chunk_frames);
+    const std::uint32_t size =
+        next_pow2(static_cast<std::size_t>(longest) + guard_frames + warmup_frames + chunk_frames + 4);
     mask = size - 1;
     delay_l.assign(size, 0.0f);
     delay_r.assign(size, 0.0f);
@@ -225,10 +226,14 @@ void Limiter::Impl::rebuild() noexcept {
     std::uint32_t t = now - n - warmup_frames;
     det_l.reset();
     det_r.reset();
-    load_delayed(t, warmup_frames);
-    det_l.process(in_l.data(), peak_l.data(), warmup_frames);
-    det_r.process(in_r.data(), peak_r.data(), warmup_frames);
-    t += warmup_frames;
+    for (std::uint32_t left = warmup_frames; left > 0;) {
+        const std::uint32_t frames = std::min(left, chunk_frames);
+        load_delayed(t, frames);
+        det_l.process(in_l.data(), peak_l.data(), frames);
+        det_r.process(in_r.data(), peak_r.data(), frames);
+        t += frames;
+        left -= frames;
+    }
 
     held = 1.0f;
     hold_left = 0;

@@ -3,10 +3,14 @@
 // Guarantee: with the limiter enabled (not crossfading) and a steady ceiling, the output's true
 // peak as BS.1770-4 defines it (4x oversampling below 96 kHz, 2x below 192 kHz), measured by
 // libebur128 or by the detector's 8x accurate interpolator, stays at or below `ceiling_dbtp`.
-// Not guaranteed: the peak of an ideal (infinitely long sinc) reconstruction, which reads the
-// output up to 0.1 to 0.5 dB over on clipped or near-Nyquist material and about 2.2 dB over on
-// +1/-1 patterns at 0.49 fs (figures in docs/mastering.md). During a fade-in
-// from bypass the limited path being faded in already holds it (see `enabled` below).
+// Under an ideal (infinitely long sinc) reconstruction it holds on the tests' torture set (full-
+// scale squares and +-1 patterns near fs/2 and fs/4, drums driven 18 dB into clipping, sweeps to
+// 0.99 of Nyquist, pink noise 15 dB over, isolated +1/-1 pairs; 44.1, 48 and 96 kHz; ceilings
+// -0.1 and -1 dBTP; float and 16-bit TPDF-dithered output): the closest case 0.04 dB under. That
+// one is measured, not proven: an ideal reconstruction reaches arbitrarily far, and no finite
+// interpolator reads content in the last fraction of a percent of the band in full (see the
+// margin below). During a fade-in from bypass the limited path being faded in already holds it
+// (see `enabled` below).
 //
 // Signal flow, per frame:
 //  1. Input gain: `gain_db`, ramped linearly over the smoothing time (loudness normalisation
@@ -31,28 +35,35 @@
 // values, the box outputs at steps t + L - 1 .. t + M - 1, is <= r too (an average of values
 // each <= r is <= r). With D = L - 1 + d + G and M = L + 2G + 1 those steps are exactly the
 // ones that output the input samples p - G .. p + G + 1: the gain is at or below r on all of
-// them, and it is constant there unless a nearby peak needs even more. G = 32 frames covers
-// the reach of the interpolators involved (libebur128's reaches 6 samples either side at 4x
-// and 12 at 2x, the accurate design 32), so a meter sees the samples around a limited peak
-// scaled by one gain.
+// them, and it is constant there unless a nearby peak needs even more. G = 128 frames covers
+// the reach of libebur128's interpolator (6 samples either side at 4x and 12 at 2x) and the
+// part of the accurate design's (192) that matters outside the last percent of the band: a meter
+// sees the samples around a limited peak scaled by one gain. Near Nyquist the gain's own
+// movement adds content at inter-sample points: an output y = g x with g ramping over content
+// near Nyquist reads up to about (the gain's change) / pi times that content above g x in an
+// ideal reconstruction, and the guard keeps such ramps at least G frames from the peak (a guard
+// of 64 let a sweep to 0.99 of Nyquist read 0.2 dB over the ceiling in the ideal, 128: 0.09
+// before the margin below).
 //
-// Safety margin: 0.02 dB. With a constant gain the estimate is never below what a meter with
+// Safety margin: 0.15 dB. With a constant gain the estimate is never below what a meter with
 // the reference interpolator (libebur128's) reads, up to float rounding (about 1e-6 dB), nor
-// below the accurate estimate. What remains is the gain's own slope within an interpolator's
-// reach, where a louder peak nearby pulls the gain lower on part of it. Without a margin, the
-// test set (squares, impulses, +1/-1 pairs, sweeps, inter-sample overs, sines near 0.65 of
-// Nyquist, pink noise 12 dB over, clicks 20 dB over; ceilings -0.1, -1 and -6 dBTP; 44.1 to
-// 192 kHz; 1 to 9 ms lookahead) reads at most 0.0012 dB over the ceiling, and harsher random
-// material (noise bursts and clicks up to 20 dB over, 1 ms lookahead, 1 ms release) at most
-// 0.006 dB. 0.02 dB covers both with room. With the accurate interpolator alone, libebur128
-// reads up to 0.11 dB over on sines near 0.65 of Nyquist and 0.22 dB over on white noise (the
-// designs' phase responses differ near Nyquist), which would need a margin of a quarter dB.
+// below the accurate estimate; for those two meters 0.02 dB would do (the gain's slope within
+// their reach: at most 0.006 dB on harsh random material). The rest is for the ideal
+// reconstruction. With 0.02 dB the torture set read up to 0.09 dB over the ceiling there: the
+// abrupt ends of a full-scale sweep at 0.99 of Nyquist, whose inter-sample peaks the detector
+// reads up to 0.35 dB low (and which the gain set by their neighbours mostly covers), and drums
+// clipped 18 dB deep rendered to 16 bits (0.06 dB over). 16-bit TPDF dither (at most 2 LSB, plus
+// the rounding's half LSB: 8e-5 of full scale, 0.001 dB at -1 dBTP) changes the readings by at
+// most 0.0004 dB. 0.15 dB covers all of it with 0.04 dB to spare. It costs 0.13 dB of level
+// against the 0.02 dB before, on every master that reaches the ceiling.
 //
 // Lookahead: `lookahead_ms` sets the latency D = round(lookahead_ms * fs / 1000) frames, of
-// which d + G (64 frames, 1.33 ms at 48 kHz) go to the detector and the guard span and the
-// remaining L = D + 1 - d - G form the attack ramp. D is at least 88 frames, so that the ramp
-// has at least 25 frames (a one-frame ramp, a gain step, let libebur128 read 0.04 dB over on
-// pink noise with 1 ms of release): 1 ms gives 88 frames at 44.1 and 48 kHz, 96 at 96 kHz. A change
+// which d + G (195 + 128 = 323 frames, 6.7 ms at 48 kHz) go to the detector and the guard span
+// and the remaining L = D + 1 - d - G form the attack ramp. D is at least 347 frames, so that
+// the ramp has at least 25 frames (a one-frame ramp, a gain step, let libebur128 read 0.04 dB
+// over on pink noise with 1 ms of release): the default 5 ms and anything shorter give 347
+// frames at 44.1 and 48 kHz (7.9 and 7.2 ms; the 64-tap detector before: 88 frames), 5 ms gives
+// 480 at 96 kHz. A change
 // is applied at once at the next process(): the delay jumps, which is audible as a
 // discontinuity, so change it while stopped; around the jump the gain is pulled down to the
 // smallest gain any sample still in the delay line needs, which keeps the guarantee. (Soon
@@ -69,8 +80,8 @@
 // fade-in starts from the real recent input; detection, hold, release and box pause. At the
 // first process() after an enable, before the fade-in's first frame, they are rebuilt from
 // the delay line: from a neutral state (gain 1, nothing held or releasing) steps 2 to 4 run
-// over its last D + G + 1 frames, the detectors having first taken the 64 frames before those
-// as history. That span holds every detection step t >= n - M + 1 (M - 1 <= D + G + 1), n
+// over its last D + G + 1 frames, the detectors having first taken the 390 frames before those
+// (their memory) as history. That span holds every detection step t >= n - M + 1 (M - 1 <= D + G + 1), n
 // being the first limited frame: all the peaks whose hold window reaches n, while the others
 // only concern frames before it. The release stage's output never exceeds the minimum
 // whatever state it starts from, so the argument above holds from frame n on. What the rebuild
@@ -78,12 +89,12 @@
 // out already: the gain may start higher than if the analysis had kept running, as high as
 // the audio still to come out allows.
 //
-// Cost: about 76 ns per stereo frame (4.9 us per 64-frame block, -O3) on the machine of
-// docs/performance.md (the 4x detector before: 29 to 38 ns); most of it is the two 8x
-// detectors. Bypassed: 25 to 85 ns per 64-frame block (the input gain and the delay line
-// writes). An enable adds the rebuild, D + G + 65 frames of analysis once: with the 4x detector the first
-// block after it cost about 2 to 2.5, 4 to 5.6 and 12 to 18 us at 48 kHz with 1, 5 and 20 ms
-// of lookahead; the 8x detector roughly triples the analysis part.
+// Cost (bench/true_peak_cost.cpp, docs/performance.md): about 75 500 instructions and 6.2 us per
+// 64-frame stereo block while limiting at 48 kHz (the one-stage 64-tap detector before: 87 800
+// and 6.1 us, in the same run), about 97 ns per stereo frame; most of it is the two detectors.
+// Bypassed: 25 to 85 ns per 64-frame block (the input gain and the delay line writes). An enable
+// adds the rebuild, D + G + 1 + 390 frames of analysis once (at 5 ms and 48 kHz: 866 frames,
+// in 64-frame steps; not measured, about 70 us from the detectors' cost).
 //
 // Threads: the constructor allocates every buffer for the longest lookahead (control thread).
 // set(), process(), reset() and reset_max() are wait-free: no allocation, lock, I/O or

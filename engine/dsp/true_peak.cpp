@@ -1,11 +1,12 @@
 // True-peak detector; see true_peak.hpp for the designs and their accuracy.
 //
-// Processing: a block is appended to the last 63 inputs in a linear buffer on the stack, and
-// four consecutive outputs are computed together: for each tap k one vector load brings the
-// four inputs k samples back, and every phase multiplies it by its (broadcast) coefficient.
-// Each phase accumulates in its own register, so the additions of the phases proceed in
-// parallel; the largest |value| of the phases and of phase 0 (the delayed sample) is the
-// estimate.
+// Processing, per block of up to 64 inputs, in linear buffers on the stack: (1) the half-band
+// stage, four inputs at a time (one vector per tap pair, four accumulators), appends two points
+// per input to the 2x stream; (2) the 4x stage, four points of the 2x stream at a time, writes
+// the 8x grid in time order (a 4x4 transpose); (3) each output's 8 points are refined and
+// reduced to their largest magnitude; (4) phase 0 and the reference design, four outputs at a
+// time. Every output is computed the same way whatever its position in a block, so the
+// estimates do not depend on how the input is split into blocks.
 #include "dsp/true_peak.hpp"
 
 #include <cstddef>
@@ -14,9 +15,10 @@
 namespace rtmix::dsp {
 namespace {
 
-constexpr double kaiser_beta = 5.5;
+constexpr double half_band_beta = 4.0;
+constexpr double stage2_beta = 8.0;
 constexpr double pi_d = 3.14159265358979323846;
-// Outputs per pass over the stack buffer.
+// Outputs per pass over the stack buffers.
 constexpr std::uint32_t block_frames = 64;
 // libebur128's prototype: 49 taps, centred on tap 24.
 constexpr std::uint32_t ref_length = 48;
@@ -27,12 +29,19 @@ double bessel_i0(double x) {
     double sum = 1.0;
     double term = 1.0;
     const double q = 0.25 * x * x;
-    for (int k = 1; k < 64; ++k) {
+    for (int k = 1; k < 200; ++k) {
         term *= q / (static_cast<double>(k) * static_cast<double>(k));
         sum += term;
         if (term < sum * 1e-17) break;
     }
     return sum;
+}
+
+// sinc(d) times a Kaiser window reaching zero weight at |d| = half_width.
+double windowed_sinc(double d, double half_width, double beta) {
+    const double r = d / half_width;
+    const double window = bessel_i0(beta * std::sqrt(std::max(0.0, 1.0 - r * r))) / bessel_i0(beta);
+    return (d == 0.0 ? 1.0 : std::sin(pi_d * d) / (pi_d * d)) * window;
 }
 
 }  // namespace
@@ -45,139 +54,179 @@ std::uint32_t TruePeakDetector::reference_factor_for(double sample_rate) noexcep
     return 1;
 }
 
-std::uint32_t TruePeakDetector::latency_for(double) noexcept { return taps_per_phase / 2; }
+std::uint32_t TruePeakDetector::latency_for(double) noexcept { return latency_frames; }
 
 TruePeakDetector::TruePeakDetector(double sample_rate, TruePeakDesign design)
     : ref_factor_(reference_factor_for(sample_rate)), design_(design) {
-    constexpr std::uint32_t f = max_factor;
     const auto splat = [](double c) {
         const auto v = static_cast<float>(c);
         return Vec4{v, v, v, v};
     };
+    constexpr std::uint32_t K = half_band_reach, M = stage2_taps;
 
-    // Accurate design. Prototype lowpass at the oversampled rate: h[j] = sinc((j - c) / F)
-    // * kaiser(j), j = 0 .. F T, centred on c = F T / 2. Phase p takes taps j = F k + p: the
-    // fractional delay T / 2 - p / F input samples. (Phase 0 is the delayed sample itself.)
+    // First stage: the half-sample point between x[p] and x[p + 1] is
+    // sum_k c_k (x[p - k] + x[p + 1 + k]), c_k = sinc(k + 1/2) kaiser(k + 1/2), normalised to
+    // unity gain at DC.
     {
-        constexpr std::uint32_t length = f * taps_per_phase;  // the prototype has length + 1 taps
-        const double centre = 0.5 * static_cast<double>(length);
-        const double i0_beta = bessel_i0(kaiser_beta);
-        for (std::uint32_t p = 1; p < f; ++p) {
-            double phase[taps_per_phase];
-            double sum = 0.0;
-            for (std::uint32_t k = 0; k < taps_per_phase; ++k) {
-                const std::uint32_t j = f * k + p;
-                const double arg = pi_d * (static_cast<double>(j) - centre) / static_cast<double>(f);
-                const double r = 2.0 * static_cast<double>(j) / static_cast<double>(length) - 1.0;
-                const double window = bessel_i0(kaiser_beta * std::sqrt(std::max(0.0, 1.0 - r * r))) / i0_beta;
-                phase[k] = std::sin(arg) / arg * window;
-                sum += phase[k];
-            }
-            // Unity gain at DC for every phase: a constant signal reads exactly its value.
-            for (std::uint32_t k = 0; k < taps_per_phase; ++k) acc_[p - 1][k] = splat(phase[k] / sum);
+        double c[K];
+        double sum = 0.0;
+        for (std::uint32_t k = 0; k < K; ++k) {
+            c[k] = windowed_sinc(static_cast<double>(k) + 0.5, static_cast<double>(K), half_band_beta);
+            sum += 2.0 * c[k];
         }
+        for (std::uint32_t k = 0; k < K; ++k) half_[k] = splat(c[k] / sum);
+    }
+    // Second stage: the point r / 4 of a step after u[m] on the 2x stream u is
+    // sum_k b_r[k] u[m - M/2 + 1 + k], b_r[k] = sinc(d) kaiser(d) at the distance
+    // d = k - M/2 + 1 - r/4 (a lowpass at the 2x stream's Nyquist frequency, twice the input's),
+    // each phase normalised to unity gain at DC.
+    for (std::uint32_t r = 1; r < 4; ++r) {
+        double b[M];
+        double sum = 0.0;
+        for (std::uint32_t k = 0; k < M; ++k) {
+            const double d = static_cast<double>(k) + 1.0 - 0.5 * M - 0.25 * static_cast<double>(r);
+            b[k] = windowed_sinc(d, 0.5 * M, stage2_beta);
+            sum += b[k];
+        }
+        for (std::uint32_t k = 0; k < M; ++k) stage2_[r - 1][k] = splat(b[k] / sum);
     }
 
     // Reference design: libebur128's 49-tap prototype h[j] = sinc((j - 24) / R) * hann(j),
     // j = 0 .. 48, hann(j) = (1 - cos(2 pi j / 48)) / 2, split into R phases of 48 / R taps,
-    // left unnormalised as such meters leave it. Its own latency is 24 / R frames; its taps are
-    // shifted by latency() - 24 / R so that both designs estimate the same points.
+    // left unnormalised as such meters leave it. Tap j of phase j % R weighs the input
+    // latency() - 24 / R + j / R samples back, so that both designs estimate the same points.
     if (ref_factor_ > 1) {
         const std::uint32_t r = ref_factor_;
-        const std::uint32_t begin = latency() - ref_length / 2 / r;
         for (std::uint32_t j = 1; j < ref_length; ++j) {
             const std::uint32_t p = j % r;
             if (p == 0) continue;  // the sinc's zeros, and phase 0's centre tap (the sample)
             const double arg = pi_d * (static_cast<double>(j) - 0.5 * ref_length) / static_cast<double>(r);
             const double window = 0.5 * (1.0 - std::cos(2.0 * pi_d * static_cast<double>(j) / ref_length));
-            ref_[p - 1][j / r + begin] = splat(std::sin(arg) / arg * window);
+            ref_[p - 1][j / r] = splat(std::sin(arg) / arg * window);
         }
     }
 }
 
 template <bool accurate, std::uint32_t ref_phases>
 void TruePeakDetector::run(const float* in, float* peaks, std::uint32_t frames) noexcept {
-    constexpr std::uint32_t h = history_length;
-    constexpr std::uint32_t lag = taps_per_phase / 2;
-    // The reference's taps, for libebur128's factor R = ref_phases + 1: [lag - 24 / R, lag + 24 / R).
-    constexpr std::uint32_t ref_lo = ref_phases > 0 ? lag - ref_length / 2 / (ref_phases + 1) : lag;
-    constexpr std::uint32_t ref_hi = ref_phases > 0 ? lag + ref_length / 2 / (ref_phases + 1) : lag;
-    // buf[h + i] is in[i]; three spare zeros let the last group of four read past the block.
-    float buf[h + block_frames + 3];
-    Vec4 last7 = {0.0f, 0.0f, 0.0f, last_phase7_};  // lane 3: phase 7 of the previous output
+    constexpr std::uint32_t K = half_band_reach, M = stage2_taps, L = latency_frames;
+    constexpr std::uint32_t hx = x_history, hu = u_history;
+    // The reference's taps, for libebur128's factor R = ref_phases + 1: tap t weighs the input
+    // ref_back + t samples back.
+    constexpr std::uint32_t ref_taps = ref_phases > 0 ? ref_length / (ref_phases + 1) : 0;
+    constexpr std::uint32_t ref_back = ref_phases > 0 ? L - ref_length / 2 / (ref_phases + 1) : 0;
+    static_assert(ref_back + ref_taps <= hx + 1);
+    typedef int Vec4i __attribute__((vector_size(16)));
+    const auto load = [](const float* p) {
+        Vec4 v;
+        std::memcpy(&v, p, sizeof v);
+        return v;
+    };
+    const auto store = [](float* p, Vec4 v) { std::memcpy(p, &v, sizeof v); };
+    const auto vabs = [](Vec4 v) { return v < 0.0f ? -v : v; };
+    const auto vmax = [](Vec4 p, Vec4 q) { return p > q ? p : q; };
+
+    // xb[hx + i] is in[i]; three spare zeros let the last group of four read past the block.
+    float xb[hx + block_frames + 3];
+    // ub: the 2x stream, u[2q] = x[q], u[2q + 1] the half-sample point after it; ub[hu + 2i]
+    // and ub[hu + 2i + 1] come from in[i] (the point K samples back and the one after it).
+    float ub[hu + 2 * block_frames + 8];
+    // grid[1 + 8i + k]: the 8x point k / 8 after the delayed sample of output i; grid[0] the
+    // previous output's last point, grid[1 + 8n] the next sample.
+    float grid[1 + 8 * block_frames + 8];
+    float acc_peaks[block_frames + 4];
     while (frames > 0) {
         const std::uint32_t n = std::min(frames, block_frames);
-        std::memcpy(buf, history_.data(), h * sizeof(float));
-        std::memcpy(buf + h, in, n * sizeof(float));
-        buf[h + n] = buf[h + n + 1] = buf[h + n + 2] = 0.0f;
-        for (std::uint32_t i = 0; i < n; i += 4) {
-            const float* x = buf + h + i;  // x[-k .. 3 - k]: inputs k back from outputs i .. i + 3
-            // One accumulator per phase and design; the loops over them are unrolled, so they
-            // stay in registers (7 + 3 of the 16 an x86-64 has).
-            Vec4 a[phases > 0 ? phases : 1] = {}, r[max_ref_phases] = {};
-            const auto load = [x](std::uint32_t k) {
-                Vec4 v;
-                std::memcpy(&v, x - k, sizeof v);
-                return v;
-            };
-            if constexpr (accurate) {
-                for (std::uint32_t k = 0; k < taps_per_phase; ++k) {
-                    const Vec4 v = load(k);
-#pragma GCC unroll 8
-                    for (std::uint32_t p = 0; p < phases; ++p) a[p] += v * acc_[p][k];
-                    if (ref_phases > 0 && k >= ref_lo && k < ref_hi) {
-#pragma GCC unroll 4
-                        for (std::uint32_t q = 0; q < ref_phases; ++q) r[q] += v * ref_[q][k];
-                    }
+        std::memcpy(xb, x_hist_.data(), hx * sizeof(float));
+        std::memcpy(xb + hx, in, n * sizeof(float));
+        xb[hx + n] = xb[hx + n + 1] = xb[hx + n + 2] = 0.0f;
+        if constexpr (accurate) {
+            std::memcpy(ub, u_hist_.data(), hu * sizeof(float));
+            // Stage 1, four inputs at a time: for in[i], the half-sample point between
+            // x[i - K] and x[i - K + 1]. Four accumulators shorten the chain of additions.
+            for (std::uint32_t i = 0; i < n; i += 4) {
+                const float* x = xb + hx + i;
+                Vec4 a0 = {}, a1 = {}, a2 = {}, a3 = {};
+                for (std::uint32_t k = 0; k < K; k += 4) {
+                    a0 += half_[k] * (load(x - K - k) + load(x - K + 1 + k));
+                    a1 += half_[k + 1] * (load(x - K - k - 1) + load(x - K + 2 + k));
+                    a2 += half_[k + 2] * (load(x - K - k - 2) + load(x - K + 3 + k));
+                    a3 += half_[k + 3] * (load(x - K - k - 3) + load(x - K + 4 + k));
                 }
-            } else {
-                for (std::uint32_t k = ref_lo; k < ref_hi; ++k) {
-                    const Vec4 v = load(k);
-#pragma GCC unroll 4
-                    for (std::uint32_t q = 0; q < ref_phases; ++q) r[q] += v * ref_[q][k];
-                }
+                const Vec4 h = (a0 + a1) + (a2 + a3);
+                const Vec4 s = load(x - K);
+                store(ub + hu + 2 * i, __builtin_shuffle(s, h, Vec4i{0, 4, 1, 5}));
+                store(ub + hu + 2 * i + 4, __builtin_shuffle(s, h, Vec4i{2, 6, 3, 7}));
             }
-
-            // The largest magnitude of phase 0 (the delayed sample) and of every filtered phase.
-            const Vec4 y0 = load(lag);
-            const auto vabs = [](Vec4 v) { return v < 0.0f ? -v : v; };
-            const auto vmax = [](Vec4 p, Vec4 q) { return p > q ? p : q; };
-            Vec4 m = vabs(y0);
-            if constexpr (accurate) {
-#pragma GCC unroll 8
-                for (std::uint32_t p = 0; p < phases; ++p) m = vmax(m, vabs(a[p]));
-                // Refinement between the points: at each point k = 0 .. 7 that is a crest (its
-                // neighbours' parabola curves away from zero through it, with its vertex
-                // within half a step), the vertex's magnitude. Point -1 is the previous
-                // output's phase 7 (lane l - 1, or the previous group's or block's last).
-                typedef int Vec4i __attribute__((vector_size(16)));
-                const Vec4 ym1 = __builtin_shuffle(last7, a[phases - 1], Vec4i{3, 4, 5, 6});
-                last7 = a[phases - 1];
-                const auto refine = [&](Vec4 prev, Vec4 here, Vec4 next) {
+            // Stage 2, two outputs (four points of the 2x stream) at a time: output i is the
+            // sample M / 4 before the 2x points stage 1 made for in[i], at ub[hu + 2i - M/2].
+            for (std::uint32_t i = 0; i < n; i += 2) {
+                const float* u = ub + hu + 2 * i - M / 2;
+                Vec4 q1 = {}, q2 = {}, q3 = {};
+                for (std::uint32_t k = 0; k < M; ++k) {
+                    const Vec4 v = load(u - M / 2 + 1 + k);
+                    q1 += stage2_[0][k] * v;
+                    q2 += stage2_[1][k] * v;
+                    q3 += stage2_[2][k] * v;
+                }
+                const Vec4 u0 = load(u);
+                // Lanes are 2x points; the grid wants them in time order: a 4x4 transpose.
+                const Vec4 t0 = __builtin_shuffle(u0, q1, Vec4i{0, 4, 1, 5});
+                const Vec4 t1 = __builtin_shuffle(q2, q3, Vec4i{0, 4, 1, 5});
+                const Vec4 t2 = __builtin_shuffle(u0, q1, Vec4i{2, 6, 3, 7});
+                const Vec4 t3 = __builtin_shuffle(q2, q3, Vec4i{2, 6, 3, 7});
+                float* g = grid + 1 + 8 * i;
+                store(g, __builtin_shuffle(t0, t1, Vec4i{0, 1, 4, 5}));
+                store(g + 4, __builtin_shuffle(t0, t1, Vec4i{2, 3, 6, 7}));
+                store(g + 8, __builtin_shuffle(t2, t3, Vec4i{0, 1, 4, 5}));
+                store(g + 12, __builtin_shuffle(t2, t3, Vec4i{2, 3, 6, 7}));
+            }
+            grid[0] = last_point_;
+            grid[1 + 8 * n] = xb[hx + n - L];  // the sample after the last output's
+            last_point_ = grid[8 * n];
+            // The largest magnitude among each output's 8 points and, wherever a point is a
+            // crest (its neighbours' parabola curves away from zero through it, with its vertex
+            // within half a step), the vertex's magnitude.
+            for (std::uint32_t i = 0; i < n; ++i) {
+                Vec4 m = {0.0f, 0.0f, 0.0f, 0.0f};
+                for (std::uint32_t half = 0; half < 8; half += 4) {
+                    const float* g = grid + 1 + 8 * i + half;
+                    const Vec4 prev = load(g - 1), here = load(g), next = load(g + 1);
                     const Vec4 d1 = next - prev, d2 = prev - 2.0f * here + next;
                     const Vec4 vertex = here - d1 * d1 / (8.0f * d2);
                     const auto crest = (vabs(d1) <= vabs(d2)) & (d2 * here < 0.0f);
+                    m = vmax(m, vabs(here));
                     m = vmax(m, crest ? vabs(vertex) : Vec4{0.0f, 0.0f, 0.0f, 0.0f});
-                };
-                refine(ym1, y0, a[0]);
-                refine(y0, a[0], a[1]);
-#pragma GCC unroll 8
-                for (std::uint32_t p = 1; p + 1 < phases; ++p) refine(a[p - 1], a[p], a[p + 1]);
-                refine(a[phases - 2], a[phases - 1], load(lag - 1));
+                }
+                m = vmax(m, __builtin_shuffle(m, Vec4i{2, 3, 0, 1}));
+                m = vmax(m, __builtin_shuffle(m, Vec4i{1, 0, 3, 2}));
+                acc_peaks[i] = m[0];
             }
+            std::memcpy(u_hist_.data(), ub + 2 * n, hu * sizeof(float));
+        }
+        // Phase 0 (the delayed sample) and the reference design, four outputs at a time.
+        for (std::uint32_t i = 0; i < n; i += 4) {
+            const float* x = xb + hx + i;
+            Vec4 m;
+            if constexpr (accurate)
+                m = load(acc_peaks + i);
+            else
+                m = vabs(load(x - L));
+            if constexpr (ref_phases > 0) {
+                Vec4 r[ref_phases] = {};
+                for (std::uint32_t t = 0; t < ref_taps; ++t) {
+                    const Vec4 v = load(x - ref_back - t);
 #pragma GCC unroll 4
-            for (std::uint32_t q = 0; q < ref_phases; ++q) m = vmax(m, vabs(r[q]));
+                    for (std::uint32_t q = 0; q < ref_phases; ++q) r[q] += v * ref_[q][t];
+                }
+#pragma GCC unroll 4
+                for (std::uint32_t q = 0; q < ref_phases; ++q) m = vmax(m, vabs(r[q]));
+            }
             float out[4];
             std::memcpy(out, &m, sizeof out);
             std::memcpy(peaks + i, out, std::min(4u, n - i) * sizeof(float));
-            if (i + 4 > n) {
-                // A partial last group: the next output follows lane n - 1 - i.
-                const float l = last7[n - 1 - i];
-                last7 = Vec4{0.0f, 0.0f, 0.0f, l};
-            }
         }
-        std::memcpy(history_.data(), buf + n, h * sizeof(float));
-        last_phase7_ = last7[3];
+        std::memcpy(x_hist_.data(), xb + n, hx * sizeof(float));
         in += n;
         peaks += n;
         frames -= n;
@@ -205,8 +254,9 @@ void TruePeakDetector::process(const float* in, float* peaks, std::uint32_t fram
 }
 
 void TruePeakDetector::reset() noexcept {
-    history_.fill(0.0f);
-    last_phase7_ = 0.0f;
+    x_hist_.fill(0.0f);
+    u_hist_.fill(0.0f);
+    last_point_ = 0.0f;
 }
 
 }  // namespace rtmix::dsp

@@ -1,9 +1,9 @@
 // Offline loudness: libebur128 in its exact mode (every 400 ms gating block and 3 s short-term
 // block kept), fed in steps of 100 ms so the momentary and short-term loudness can be read at
-// each step for the maxima and the curves. True peak: the engine's detector (8x, 64 taps per
-// phase, see dsp/true_peak.hpp) rather than libebur128's 4x, 12-tap interpolator, which reads
-// material with much content near Nyquist several tenths of a dB low. (The one place this folder
-// uses an engine header: dsp/ is free of the rest of the engine.)
+// each step for the maxima and the curves. True peak: the engine's detector (8x in two stages,
+// a 384-tap half-band then a 12-tap 4x stage, see dsp/true_peak.hpp) rather than libebur128's 4x,
+// 12-tap interpolator, which reads material with much content near Nyquist several tenths of a dB
+// low. (The one place this folder uses an engine header: dsp/ is free of the rest of the engine.)
 #include "rtmix/loudness.hpp"
 
 #include <algorithm>

@@ -106,9 +106,16 @@ void MasterChain::measure(const float* left, const float* right, std::uint32_t f
     for (int c = 0; c < 2; ++c) {
         double* z = state_[c];
         float tp = true_peak_, sp = sample_peak_;
+        // The detector in blocks: several outputs share each of its vector steps. After a
+        // reset its first latency() estimates are for audio from before it, and are skipped.
+        float peaks[64];
+        for (std::uint32_t i = 0; i < frames; i += 64) {
+            const std::uint32_t n = std::min(frames - i, 64u);
+            detector_[c].process(in[c] + i, peaks, n);
+            for (std::uint32_t k = i < tp_skip_ ? tp_skip_ - i : 0; k < n; ++k) tp = std::max(tp, peaks[k]);
+        }
         for (std::uint32_t i = 0; i < frames; ++i) {
             const float x = in[c][i];
-            tp = std::max(tp, detector_[c].process(x));
             sp = std::max(sp, std::fabs(x));
             // Transposed direct form II, twice.
             const double y1 = s.b0 * x + z[0];
@@ -122,6 +129,7 @@ void MasterChain::measure(const float* left, const float* right, std::uint32_t f
         true_peak_ = tp;
         sample_peak_ = sp;
     }
+    tp_skip_ -= std::min(tp_skip_, frames);
     energy_ += energy;
 }
 
@@ -190,8 +198,9 @@ void MasterChain::clear() noexcept {
     momentary_ = short_term_ = minus_inf;
     gating_.clear();
     short_terms_.clear();
-    detector_[0].reset();
-    detector_[1].reset();
+    // The detectors keep their history (the audio before the reset is real: clearing it would
+    // read the signal as starting from silence, a step whose ringing is not in the audio).
+    tp_skip_ = detector_[0].latency();
     true_peak_ = sample_peak_ = 0.0f;
 }
 

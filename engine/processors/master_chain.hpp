@@ -98,6 +98,7 @@ private:
     Histogram gating_, short_terms_;
     dsp::TruePeakDetector detector_[2];
     float true_peak_ = 0.0f, sample_peak_ = 0.0f;
+    std::uint32_t tp_skip_ = 0;  // detector estimates still to skip: those for audio before a reset
 
     FloatSlot<8> slot_;
 };
