@@ -459,8 +459,8 @@ void Executor::apply_due(std::uint32_t pos) noexcept {
 
 void Executor::apply(const ParamChange& change) noexcept {
     if (change.target != nullptr && change.kind == ParamChange::release_lane) {
-        if (armed_ > 0 && release_touch(change)) {
-        } else if (plan_ != nullptr)
+        // A touch being written lets go; otherwise the lane takes over again from a set().
+        if ((armed_ == 0 || !release_touch(change)) && plan_ != nullptr)
             for (PlanLane& lane : plan_->lanes)
                 if (lane.address.target == change.target && lane.address.param == change.param &&
                     lane.address.slot == change.slot) {
