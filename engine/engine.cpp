@@ -115,7 +115,8 @@ Status Engine::reset_meters() {
 std::vector<Event> Engine::poll_events() {
     std::lock_guard lock(impl_->mutex);
     impl_->collect();
-    std::vector<Event> out;
+    std::vector<Event> out = std::move(impl_->recorder_events);
+    impl_->recorder_events.clear();
     AudioEvent e;
     while (impl_->events.pop(e)) {
         if (e.code == AudioEvent::Code::changes_delayed) {

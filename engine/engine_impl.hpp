@@ -34,8 +34,10 @@ struct Engine::Impl {
           queue_capacity(std::max<std::uint32_t>(o.param_queue_capacity, 16)),
           params(queue_capacity),
           events(event_queue_capacity),
+          records(std::max<std::size_t>(queue_capacity, 1024)),
           executor(o.max_block_frames, std::max<std::uint32_t>(o.param_queue_capacity, 16), params, mailbox, events,
-                   executor_threads(o)) {}
+                   records, executor_threads(o)),
+          recorders(max_recorded) {}
 
     static Executor::Threads executor_threads(const EngineOptions& o) {
         Executor::Threads t;
@@ -53,8 +55,33 @@ struct Engine::Impl {
     Model model;
     ParamQueue params;
     EventQueue events;
+    RecordQueue records;
     PlanMailbox mailbox;
     Executor executor;  // after the queues and mailbox: destroyed first
+
+    /// The control side of a recorded parameter (Engine::record()): the stretch being written,
+    /// as the audio thread reports it, until it ends and is merged into the lane.
+    struct Recorder {
+        std::uint32_t serial = 0;  // the arming; 0: free
+        bool armed = false;        // false: disarmed, freed once the audio thread has applied it
+        std::uint64_t freed_after = 0;  // the sequence of the disarm command
+        std::string path;          // for messages
+        double tolerance = 0.0;    // thinning (logarithmic: of the natural logarithm)
+        bool logarithmic = false;
+        bool open = false;
+        bool lost = false;         // reports were lost while it was open
+        std::int64_t begin = 0;
+        std::vector<Breakpoint> points;
+    };
+    std::vector<Recorder> recorders;  // by slot
+    std::uint32_t next_serial = 1;
+    std::uint32_t next_slot = 0;      // slots are handed out in turn (a freed one is reused last)
+    std::uint64_t records_lost_seen = 0;
+    std::vector<Event> recorder_events;  // for poll_events()
+
+    /// Takes the recorder's reports; merges each ended stretch into its lane (engine_automation.cpp).
+    void take_records();
+    void merge_stretch(Recorder& r, std::int64_t end, double junction);
 
     std::uint64_t sequence = 0;  // of the last change pushed
     std::uint64_t plans_published = 0;
@@ -123,6 +150,7 @@ struct Engine::Impl {
     void collect() {
         while (mailbox.collect()) {
         }
+        take_records();
         const std::uint64_t applied = executor.applied_through();
         std::erase_if(graveyard, [&](const Retired& r) { return r.object.use_count() == 1 && applied >= r.sent_through; });
         finish_fades(false);

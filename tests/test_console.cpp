@@ -11,6 +11,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,6 +23,7 @@
 #include "console.hpp"
 #include "files.hpp"
 #include "rtmix/live.hpp"
+#include "rtmix/render.hpp"
 #include "rtmix/session.hpp"
 #include "signals.hpp"
 
@@ -62,6 +66,12 @@ name = "drums"
 file = "stems/loop.wav"
 )");
     return Session::load(dir / "session.toml");
+}
+
+/// The bytes of a file.
+std::string slurp(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 /// Renders `seconds` of the player in 256-frame blocks, as a device callback would, after the
@@ -372,8 +382,8 @@ TEST_CASE("meters and the watch frame show every strip", "[console]") {
     CHECK_FALSE(console.take_watch_request());
 
     const std::string help = console.execute("help");
-    for (const char* c : {"set", "get", "mute", "unmute", "solo", "unsolo", "play", "stop", "locate", "loop", "meters", "watch",
-                          "save", "status", "help", "quit"})
+    for (const char* c : {"set", "get", "mute", "unmute", "solo", "unsolo", "play", "stop", "locate", "loop", "touch", "latch",
+                          "write", "release", "read", "meters", "watch", "save", "status", "help", "quit"})
         CHECK_THAT(help, Contains(std::string("\n  ") + c));
     CHECK(console.execute("help mute") == "mute NAME\n  mute a track or bus (NAME, track.NAME or bus.NAME) or the master\n");
     CHECK_FALSE(console.quit_requested());
@@ -477,4 +487,81 @@ TEST_CASE("the console loop runs piped commands and ends as the input and the ba
         CHECK(end == ConsoleEnd::quit);
         CHECK(out == "xruns: 3 (+3)\nok: quit\n");
     }
+}
+
+TEST_CASE("touch, latch and write record while playing; save writes the lanes; a render plays them back", "[console][record]") {
+    TempDir dir;
+    const Session session = make_session(dir);
+    Player player(session, {.threads = 1});
+    Console console(player, nullptr);
+    CHECK(console.execute("touch track.kick.gain_db") == "ok: touch track.kick.gain_db\n");
+    CHECK(console.execute("latch track.drums.pan") == "ok: latch track.drums.pan\n");
+    CHECK(console.execute("write track.snare.gain_db") == "ok: write track.snare.gain_db\n");
+    CHECK(console.execute("touch track.snare.pan 0.5") == "ok: touch track.snare.pan (lets go 0.5 s after the last set)\n");
+    CHECK(console.execute("read track.snare.pan") == "ok: read track.snare.pan\n");
+    CHECK_THAT(console.execute("touch track.kick.solo"), StartsWith("error: track.kick.solo cannot be recorded"));
+    CHECK_THAT(console.execute("touch track.kick.pan soon"), StartsWith("error: touch track.kick.pan 'soon'"));
+    CHECK_THAT(console.execute("status"), Contains("recording   track.drums.pan latch, track.kick.gain_db touch, "
+                                                   "track.snare.gain_db write\n"));
+
+    // Played from the start in 256-frame callbacks; the commands land at the start of the next one.
+    REQUIRE(player.wait_until_buffered(10.0));
+    CHECK(console.execute("play") == "ok: play\n");
+    const int blocks = 170, stop_block = 150;
+    std::vector<float> left(blocks * 256), right(blocks * 256);
+    for (int b = 0; b < blocks; ++b) {
+        if (b == 40) CHECK(console.execute("set track.kick.gain_db -12") == "ok: track.kick.gain_db = -12\n");
+        if (b == 60) CHECK(console.execute("set track.drums.pan -0.5") == "ok: track.drums.pan = -0.5\n");
+        if (b == 75) CHECK(console.execute("set track.snare.gain_db -9") == "ok: track.snare.gain_db = -9\n");
+        if (b == 100) CHECK(console.execute("release track.kick.gain_db") == "ok: release track.kick.gain_db\n");
+        if (b == stop_block) CHECK(console.execute("stop") == "ok: stop\n");
+        float* out[2] = {left.data() + b * 256, right.data() + b * 256};
+        player.process(nullptr, 0, out, 256);
+    }
+    const std::string notes = console.tick(std::chrono::steady_clock::now()).output;
+    CHECK_THAT(notes, Contains("note: track.kick.gain_db: automation written from"));
+    CHECK_THAT(notes, Contains("note: track.drums.pan: automation written from"));
+    CHECK_THAT(notes, Contains("note: track.snare.gain_db: automation written from 0.000 s"));
+
+    // The touch: written from the grid point at or after the frame of block 40, back to 0 dB from
+    // the one of block 100.
+    const auto lanes = player.engine().automation();
+    REQUIRE(lanes.size() == 3);
+    for (const auto& [path, lane] : lanes)
+        if (path == "track.kick.gain_db") {
+            REQUIRE(lane.points.size() == 4);
+            CHECK(lane.points[0].frame == 40 * 256);
+            CHECK(lane.points[0].value == 0.0);
+            CHECK(lane.points[1].frame == 40 * 256 + 960);
+            CHECK(lane.points[1].value == -12.0);
+            CHECK(lane.points[2].frame == 100 * 256);
+            CHECK(lane.points[3].frame == 100 * 256 + 960);
+            CHECK(lane.points[3].value == 0.0);
+        }
+
+    const std::string file = (dir / "recorded.toml").string();
+    CHECK(console.execute("save " + file) == "ok: saved " + file + "\n");
+    const Session saved = Session::load(file);
+    REQUIRE(saved.automation().size() == 3);
+    CHECK_THAT(slurp(file), Contains("[track.automation]"));
+
+    // Offline, the saved session plays what was heard: sample for sample, from after the
+    // player's fade-in at the start to the stop (whose declick the render does not have).
+    RenderOptions options;
+    options.output = dir / "master.f32";
+    options.format = RenderOptions::Format::f32;
+    options.length_s = static_cast<double>(blocks * 256) / rate;
+    options.threads = 1;
+    render(saved, options);
+    const std::string raw = slurp(options.output);
+    REQUIRE(raw.size() == static_cast<std::size_t>(blocks) * 256 * 2 * sizeof(float));
+    std::vector<float> rendered(raw.size() / sizeof(float));
+    std::memcpy(rendered.data(), raw.data(), raw.size());
+    std::size_t differ = 0;
+    for (std::size_t i = 1024; i < static_cast<std::size_t>(stop_block) * 256; ++i)
+        differ += std::memcmp(&rendered[2 * i], &left[i], sizeof(float)) != 0 ||
+                  std::memcmp(&rendered[2 * i + 1], &right[i], sizeof(float)) != 0;
+    CHECK(differ == 0);
+    // (and the lanes did move the mix: the kick at -12 dB, the drums track panned left)
+    CHECK(std::fabs(left[70 * 256]) > 0.0f);
 }

@@ -110,6 +110,15 @@ TEST_CASE("process() neither allocates nor locks under parameter floods and topo
         lanes.emplace_back(p.path, std::move(lane));
     }
     REQUIRE(lanes.size() > 10);
+    // Recording (Engine::record()): the flooded fader in touch with a timeout, an EQ frequency
+    // without a lane in latch, the reverb size in write, a send that comes and goes; the modes
+    // change and disarm as the rounds go, and the audio thread writes through stops and locates.
+    const std::vector<std::string> recorded = {"track.kick.gain_db", "track.keys.eq.2.freq_hz", "bus.verb.reverb.size",
+                                               "track.keys.send.verb.level_db", "track.keys.eq.2.type"};
+    const AutomationMode modes[] = {AutomationMode::touch, AutomationMode::latch, AutomationMode::write,
+                                    AutomationMode::read};
+    for (std::size_t i = 0; i < recorded.size(); ++i)
+        RTMIX_REQUIRE_OK(e.record(recorded[i], modes[i % 3], {.touch_timeout_s = 0.05}));
 
     const std::vector<float> kick = test::sine(60.0, 48000.0, 256, 0.9);
     const std::vector<float> keys = test::sine(440.0, 48000.0, 256, 0.5);
@@ -128,7 +137,7 @@ TEST_CASE("process() neither allocates nor locks under parameter floods and topo
             e.process(in, 3, out, 256);
         }
     });
-    int round = 0, edits = 0;
+    int round = 0, edits = 0, written = 0;
     std::uint64_t last_edit_block = 0;
     // Until the audio thread has run 20 000 chunks and the control thread 150 rounds of routing
     // edits, whichever takes longer on this machine.
@@ -154,6 +163,14 @@ TEST_CASE("process() neither allocates nor locks under parameter floods and topo
             const auto& [path, lane] = lanes[static_cast<std::size_t>(round / 50) % lanes.size()];
             (void)e.automate(path, lane);
         }
+        if (round % 7 == 0) (void)e.release("track.kick.gain_db", static_cast<std::uint32_t>(round % 100));
+        if (round % 3 == 0) (void)e.set("track.keys.send.verb.level_db", -double(round % 40));
+        if (round % 5 == 0) (void)e.set("track.keys.eq.2.type", round % 2 ? "peak" : "notch");
+        if (round % 30 == 0) {
+            const std::string& path = recorded[static_cast<std::size_t>(round / 30) % recorded.size()];
+            (void)e.record(path, modes[static_cast<std::size_t>(round / 30) % 4], {.touch_timeout_s = 0.02});
+            (void)e.automation();  // takes the written stretches: new lanes, new plans
+        }
         if (round % 40 == 0) {
             (void)e.reset_meters();
             MasterLoudness loudness{};
@@ -165,6 +182,7 @@ TEST_CASE("process() neither allocates nor locks under parameter floods and topo
             ++edits;
             const std::string name = std::string("tmp").append(std::to_string(round));
             (void)e.add_track(name, 1);
+            (void)e.record("track." + name + ".gain_db", AutomationMode::write);  // removed while recorded
             (void)e.add_send("track." + name, "bus.verb", -3.0, true);
             (void)e.add_effect("bus.drums", Effect::delay);
             (void)e.set_output("track.keys", edits % 2 == 0 ? "bus.drums" : "master");
@@ -176,7 +194,8 @@ TEST_CASE("process() neither allocates nor locks under parameter floods and topo
                 (void)e.remove_insert(added);
             (void)e.remove_send("track.keys", "bus.verb");  // fades out; the re-add takes another slot
             (void)e.add_send("track.keys", "bus.verb", -10.0);
-            (void)e.poll_events();
+            (void)e.record("track.keys.send.verb.level_db", AutomationMode::latch);
+            for (const Event& ev : e.poll_events()) written += ev.code == Event::Code::automation_written ? 1 : 0;
         }
         // Paced, so that a block meets tens of changes rather than hundreds: every change with its
         // own sample offset splits the block it lands in, and a flood of them would make the
@@ -188,6 +207,7 @@ TEST_CASE("process() neither allocates nor locks under parameter floods and topo
     const rt::Violations v = rt::violations();
     INFO("control rounds: " << round << ", routing edit rounds: " << edits);
     CHECK(round > 100);
+    CHECK(written > 0);  // the recorder wrote lanes while it ran
     CHECK(v.allocations == 0);
     CHECK(v.locks == 0);
 }

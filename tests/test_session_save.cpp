@@ -550,3 +550,47 @@ gain_db = -3   # a person's comment
     CHECK_THAT(test::read_bytes(file), Contains("gain_db = -9\n"));
     CHECK(test::folder_entries(dir.path()) == entries);
 }
+
+TEST_CASE("the engine's lanes are saved: changed, new and removed ones; a lane left alone as the file said it", "[save][automation]") {
+    TempDir dir;
+    write_stem(dir / "stems/kick.wav");
+    const Session original = Session::load(write_session(dir, R"(
+[[track]]
+name = "kick"
+file = "stems/kick.wav"
+
+[track.automation]
+gain_db = [ [0, "-inf"], [0.5, 0, "smooth"], [1, -3] ]
+pan = [ [0, -1], [1, 1] ]
+"eq.1.type" = [ [0, "off"], [0.25, "peak"] ]
+)"));
+    Engine live(original.engine_options());
+    original.apply(live);
+    // A lane written live (a frame that is no whole number of milliseconds, a value no short
+    // decimal gives), one replaced, one removed.
+    const Lane written{{{1001, -6.0, Shape::linear}, {1961, -1.0 / 3.0, Shape::hold}, {30001, 0.0}}};
+    RTMIX_REQUIRE_OK(live.automate("master.gain_db", written));
+    RTMIX_REQUIRE_OK(live.automate("track.kick.pan", Lane{{{0, 0.5}}}));
+    RTMIX_REQUIRE_OK(live.automate("track.kick.eq.1.type", Lane{}));
+
+    const std::string text = original.with_values_of(live).to_toml(dir.path());
+    INFO(text);
+    CHECK_THAT(text, Catch::Matchers::Contains("\"gain_db\" = [ [0, \"-inf\"], [0.5, 0, \"smooth\"], [1, -3] ]"));
+    CHECK_THAT(text, Catch::Matchers::Contains("\"pan\" = [ [0, 0.5] ]"));
+    CHECK_THAT(text, !Catch::Matchers::Contains("eq.1.type"));
+    const Session reloaded = Session::parse(text, dir / "again.toml");
+    Engine again(reloaded.engine_options());
+    reloaded.apply(again);
+    const auto a = live.automation(), b = again.automation();
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        INFO(a[i].first);
+        CHECK(a[i].first == b[i].first);
+        REQUIRE(a[i].second.points.size() == b[i].second.points.size());
+        for (std::size_t k = 0; k < a[i].second.points.size(); ++k) {
+            CHECK(a[i].second.points[k].frame == b[i].second.points[k].frame);
+            CHECK(a[i].second.points[k].value == b[i].second.points[k].value);  // bit for bit
+            CHECK(a[i].second.points[k].shape == b[i].second.points[k].shape);
+        }
+    }
+}

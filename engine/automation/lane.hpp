@@ -11,6 +11,9 @@
 
 namespace rtmix::engine {
 
+/// The points of a lane thinned to those needed within `tolerance` (rtmix::thin()).
+std::vector<Breakpoint> thin_points(const std::vector<Breakpoint>& points, double tolerance, bool logarithmic);
+
 /// The value between breakpoints `a` and `b` (a.frame <= frame < b.frame) along a's shape.
 double segment_value(const Breakpoint& a, const Breakpoint& b, double frame) noexcept;
 

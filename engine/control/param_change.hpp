@@ -8,6 +8,8 @@
 
 #include <cstdint>
 
+#include "rtmix/automation.hpp"
+
 namespace rtmix::engine {
 
 /// Something that can receive parameter changes on the audio thread: a processor, an insert, a
@@ -43,6 +45,27 @@ struct ParamChange {
 /// ParamChange::param of a change without a target: clear every strip's peak hold and maximum
 /// gain reduction, and the master's loudness measurement.
 constexpr std::uint16_t reset_meters_command = 0;
+/// ParamChange::param of a change without a target: recorder slot ParamChange::slot stops
+/// recording (a written stretch ends there); the control side frees the slot once it is applied.
+constexpr std::uint16_t disarm_command = 1;
+
+/// What the audio thread reports of a recorded parameter (Engine::record()): a written stretch
+/// begins at a frame, its breakpoints follow (a cut_point first drops the stretch's points at or
+/// after its frame: a later set() takes over from there), and it ends at a frame where the lane it
+/// had takes over again with the value given (the junction). Points carry the very values the audio
+/// thread played, so the lane the control side builds plays them back.
+struct RecordReport {
+    enum class Kind : std::uint8_t { begin, point, cut_point, end };
+    std::int64_t frame = 0;
+    double value = 0.0;
+    std::uint32_t serial = 0;  // the arming the report belongs to
+    std::uint16_t slot = 0;    // the recorder's slot
+    Kind kind = Kind::point;
+    Shape shape = Shape::linear;
+};
+
+/// Parameters that may be recorded at once (Engine::record()).
+constexpr std::uint32_t max_recorded = 256;
 
 /// What the audio thread reports back; formatted on the control side.
 struct AudioEvent {

@@ -206,9 +206,16 @@ std::unique_ptr<RenderPlan> compile_plan(Model& model, std::uint32_t max_block_f
             lane.ramped = l.ramped;
             lane.strip = l.ramped ? strip : nullptr;
             lane.data = l.data.get();
+            lane.rec = l.rec;
+            lane.rec_serial = l.rec_serial;
+            lane.rec_mode = l.rec_mode;
+            lane.stepped = l.stepped;
+            lane.glide = l.glide;
+            lane.touch_timeout = l.touch_timeout;
+            lane.base = l.base;
             plan->lanes_split_runs = plan->lanes_split_runs || !l.ramped;
             plan->lanes.push_back(lane);
-            plan->keep_alive.push_back(l.data);
+            if (l.data) plan->keep_alive.push_back(l.data);
         }
     };
     for (const StripModel& s : model.strips) {

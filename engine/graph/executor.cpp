@@ -11,12 +11,25 @@
 
 namespace rtmix::engine {
 
+namespace {
+
+/// The first grid point of the timeline at or after `frame`.
+std::int64_t grid_at_or_after(std::int64_t frame) noexcept {
+    const std::int64_t g = Executor::automation_grid;
+    const std::int64_t r = ((frame % g) + g) % g;
+    return r == 0 ? frame : frame + (g - r);
+}
+
+}  // namespace
+
 Executor::Executor(std::uint32_t max_block_frames, std::uint32_t pending_capacity, ParamQueue& params,
-                   PlanMailbox& mailbox, EventQueue& events, const Threads& threads)
+                   PlanMailbox& mailbox, EventQueue& events, RecordQueue& records, const Threads& threads)
     : max_block_frames_(max_block_frames),
       params_(params),
       mailbox_(mailbox),
       events_(events),
+      records_(records),
+      rec_(max_recorded),
       waiting_(std::max<std::uint32_t>(pending_capacity, 1)),
       taps_(static_cast<std::size_t>(max_sends) * std::max<std::uint32_t>(threads.count, 1)),
       parallel_min_nodes_(std::max<std::uint32_t>(threads.parallel_min_nodes, 1)) {
@@ -139,18 +152,26 @@ void Executor::swap_plan_if_due() noexcept {
             node.strip->adopt_delay(edge.edge, edge.memory, edge.frames);
         }
     for (const PlanKeyDelay& key : held_->key_delays) key.delay->adopt(key.memory, key.frames);
-    // A lane that carries on into the new plan keeps its state (a set() holding it, its cursor).
+    // A lane that carries on into the new plan keeps its state (a set() holding it, its cursor);
+    // a recorded parameter whose lane the recorder replaced keeps the value last sent (the new
+    // lane plays what was written: nothing to send again).
     if (plan_ != nullptr)
         for (PlanLane& lane : held_->lanes)
             for (const PlanLane& old : plan_->lanes)
-                if (old.data == lane.data && old.address.target == lane.address.target &&
-                    old.address.param == lane.address.param && old.address.slot == lane.address.slot) {
-                    lane.cursor = old.cursor;
-                    lane.held_until = old.held_until;
-                    lane.last = old.last;
-                    lane.sent = old.sent;
+                if (old.address.target == lane.address.target && old.address.param == lane.address.param &&
+                    old.address.slot == lane.address.slot) {
+                    if (old.data == lane.data) {
+                        lane.cursor = old.cursor;
+                        lane.held_until = old.held_until;
+                        lane.last = old.last;
+                        lane.sent = old.sent;
+                    } else if (lane.rec >= 0 && old.rec == lane.rec) {
+                        lane.last = old.last;
+                        lane.sent = old.sent;
+                    }
                     break;
                 }
+    if (armed_ > 0 || !held_->lanes.empty()) adopt_recording(*held_);
     if (plan_ != nullptr) (void)mailbox_.retire(plan_);
     plan_ = held_;
     held_ = nullptr;
@@ -167,9 +188,10 @@ void Executor::run_lanes(bool snap) noexcept {
     // a grid's time (a locate lands on the lane's value, declicked).
     const std::int64_t at = ahead ? now + (automation_grid - phase) : now;
     const auto ramp = static_cast<std::uint32_t>(ahead ? at - now : automation_grid);
+    if (touch_deadline_ <= now && rolling_) expire_touches(now);
     for (PlanLane& lane : plan_->lanes) {
         if (lane.held_until > now) continue;
-        const auto value = static_cast<float>(lane.data->value_at(at, lane.cursor));
+        const auto value = static_cast<float>(lane_value(lane, at));
         if (lane.sent && value == lane.last) continue;  // a flat stretch costs one comparison
         lane.last = value;
         lane.sent = true;
@@ -186,9 +208,10 @@ void Executor::schedule_lanes(std::uint32_t frames) noexcept {
     for (auto o = static_cast<std::uint32_t>(automation_grid - phase); o < frames;
          o += static_cast<std::uint32_t>(automation_grid)) {
         const std::int64_t here = timeline_ + o;
+        if (touch_deadline_ <= here) expire_touches(here);
         for (PlanLane& lane : plan_->lanes) {
             if (lane.strip == nullptr || lane.held_until > here) continue;
-            const auto value = static_cast<float>(lane.data->value_at(here + automation_grid, lane.cursor));
+            const auto value = static_cast<float>(lane_value(lane, here + automation_grid));
             if (lane.sent && value == lane.last) continue;
             lane.last = value;
             lane.sent = true;
@@ -202,9 +225,216 @@ void Executor::hold_lanes_of(const ParamChange& change) noexcept {
     for (PlanLane& lane : plan_->lanes)
         if (lane.address.target == change.target && lane.address.param == change.param &&
             lane.address.slot == change.slot) {
+            if (lane.data == nullptr) {  // recorded, without a lane: it stands at the value set
+                lane.last = change.value;
+                lane.sent = true;
+                continue;
+            }
             lane.held_until = lane.data->next_point_after(timeline_);
             lane.sent = false;  // when the lane takes over again, it sends its value
         }
+}
+
+// --- Recording -----------------------------------------------------------------------------------
+
+double Executor::old_value(PlanLane& lane, const RecState& r, std::int64_t x) noexcept {
+    return lane.data != nullptr ? lane.data->value_at(x, lane.cursor) : r.base;
+}
+
+double Executor::rec_value(PlanLane& lane, RecState& r, std::int64_t x) noexcept {
+    if (x < r.from.frame || x >= r.curve_end) return old_value(lane, r, x);
+    if (x < r.to.frame) return segment_value(r.from, r.to, static_cast<double>(x));
+    return r.to.value;
+}
+
+Executor::RecState* Executor::state_of(const PlanLane& lane) noexcept {
+    if (lane.rec < 0) return nullptr;
+    RecState& r = rec_[static_cast<std::size_t>(lane.rec)];
+    return r.serial == lane.rec_serial ? &r : nullptr;  // else disarmed, ahead of the plan
+}
+
+double Executor::lane_value(PlanLane& lane, std::int64_t x) noexcept {
+    if (lane.rec >= 0) {
+        if (RecState* r = state_of(lane)) return rec_value(lane, *r, x);
+        if (lane.data == nullptr) return lane.last;
+    }
+    return lane.data->value_at(x, lane.cursor);
+}
+
+void Executor::record(const RecState& r, std::uint32_t slot, RecordReport::Kind kind, std::int64_t frame,
+                      double value, Shape shape) noexcept {
+    RecordReport report;
+    report.frame = frame;
+    report.value = value;
+    report.serial = r.serial;
+    report.slot = static_cast<std::uint16_t>(slot);
+    report.kind = kind;
+    report.shape = shape;
+    if (!records_.push(report)) records_lost_.store(records_lost_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void Executor::write_change(PlanLane& lane, RecState& r, double value, std::int64_t at) noexcept {
+    const auto slot = static_cast<std::uint32_t>(lane.rec);
+    // From the value the parameter has at `at` (what was sent for it already), to the new one.
+    const double from = rec_value(lane, r, at);
+    if (!r.writing) record(r, slot, RecordReport::Kind::begin, at, 0.0, Shape::hold);
+    r.writing = true;
+    r.from = {at, from, lane.stepped ? Shape::hold : Shape::linear};
+    r.to = {at + (lane.stepped ? automation_grid : static_cast<std::int64_t>(lane.glide)), value, Shape::hold};
+    r.curve_end = INT64_MAX;
+    record(r, slot, RecordReport::Kind::cut_point, r.from.frame, r.from.value, r.from.shape);
+    record(r, slot, RecordReport::Kind::point, r.to.frame, r.to.value, r.to.shape);
+    lane.held_until = INT64_MIN;
+    if (r.mode == AutomationMode::touch && lane.touch_timeout > 0) {
+        r.touch_end = at + lane.touch_timeout;
+        touch_deadline_ = std::min(touch_deadline_, r.touch_end);
+    }
+}
+
+void Executor::write_constant(PlanLane& lane, RecState& r, double value, std::int64_t at) noexcept {
+    const auto slot = static_cast<std::uint32_t>(lane.rec);
+    if (!r.writing) record(r, slot, RecordReport::Kind::begin, at, 0.0, Shape::hold);
+    r.writing = true;
+    r.from = r.to = {at, value, Shape::hold};
+    r.curve_end = INT64_MAX;
+    record(r, slot, RecordReport::Kind::cut_point, at, value, Shape::hold);
+    lane.held_until = INT64_MIN;
+    if (r.mode == AutomationMode::touch && lane.touch_timeout > 0) {
+        r.touch_end = grid_at_or_after(at) + lane.touch_timeout;
+        touch_deadline_ = std::min(touch_deadline_, r.touch_end);
+    }
+}
+
+void Executor::let_go(PlanLane& lane, RecState& r, std::int64_t frame) noexcept {
+    const auto slot = static_cast<std::uint32_t>(lane.rec);
+    const std::int64_t at = grid_at_or_after(frame);
+    const std::int64_t back = at + (lane.stepped ? automation_grid : static_cast<std::int64_t>(lane.glide));
+    const Breakpoint from{at, rec_value(lane, r, at), lane.stepped ? Shape::hold : Shape::linear};
+    const double there = old_value(lane, r, back);
+    record(r, slot, RecordReport::Kind::cut_point, from.frame, from.value, from.shape);
+    record(r, slot, RecordReport::Kind::end, back, there, Shape::hold);
+    r.from = from;
+    r.to = {back, there, Shape::hold};
+    r.curve_end = back;  // the lane from there
+    r.writing = false;
+    r.touch_end = INT64_MAX;
+}
+
+void Executor::end_stretch(PlanLane& lane, RecState& r, std::int64_t frame, bool cut) noexcept {
+    const auto slot = static_cast<std::uint32_t>(lane.rec);
+    // The last value played was read at the grid point at or after `frame`: the written curve
+    // holds to there (and to the end of a glide under way, unless cut), the lane from the next frame.
+    const std::int64_t last = grid_at_or_after(frame);
+    if (cut && r.to.frame > last) {
+        const Breakpoint here{last, rec_value(lane, r, last), Shape::hold};
+        record(r, slot, RecordReport::Kind::cut_point, here.frame, here.value, here.shape);
+        r.to = here;
+        if (r.from.frame > last) r.from = here;
+    }
+    const std::int64_t back = std::max(last, r.to.frame) + 1;
+    const double there = old_value(lane, r, back);
+    record(r, slot, RecordReport::Kind::end, back, there, Shape::hold);
+    r.curve_end = back;
+    r.writing = false;
+    r.touch_end = INT64_MAX;
+}
+
+bool Executor::record_change(const ParamChange& change) noexcept {
+    if (plan_ == nullptr) return false;
+    for (PlanLane& lane : plan_->lanes) {
+        if (lane.rec < 0 || lane.address.target != change.target || lane.address.param != change.param ||
+            lane.address.slot != change.slot)
+            continue;
+        RecState* state = state_of(lane);
+        if (state == nullptr) return false;
+        RecState& r = *state;
+        if (!rolling_) {
+            r.base = change.value;  // stopped: set as usual; without a lane, its value from now on
+            return false;
+        }
+        write_change(lane, r, change.value, grid_at_or_after(timeline_));
+        return true;
+    }
+    return false;
+}
+
+bool Executor::release_touch(const ParamChange& change) noexcept {
+    if (plan_ == nullptr) return false;
+    for (PlanLane& lane : plan_->lanes) {
+        if (lane.rec < 0 || lane.address.target != change.target || lane.address.param != change.param ||
+            lane.address.slot != change.slot)
+            continue;
+        RecState* state = state_of(lane);
+        if (state == nullptr) return false;
+        RecState& r = *state;
+        if (!r.writing || r.mode != AutomationMode::touch) return lane.data == nullptr;
+        let_go(lane, r, timeline_);
+        return true;
+    }
+    return false;
+}
+
+void Executor::expire_touches(std::int64_t now) noexcept {
+    touch_deadline_ = INT64_MAX;
+    for (RecState& r : rec_) {
+        if (r.serial == 0 || r.lane == nullptr) continue;
+        if (r.writing && r.touch_end <= now) let_go(*r.lane, r, r.touch_end);
+        if (r.writing) touch_deadline_ = std::min(touch_deadline_, r.touch_end);
+    }
+}
+
+void Executor::adopt_recording(RenderPlan& next) noexcept {
+    // Disarmed (the new plan does not record the slot's arming): a stretch being written ends
+    // here, on the old plan's lane.
+    for (std::uint32_t i = 0; i < rec_.size() && armed_ > 0; ++i) {
+        RecState& r = rec_[i];
+        if (r.serial == 0) continue;
+        bool kept = false;
+        for (const PlanLane& lane : next.lanes) kept = kept || (lane.rec == static_cast<std::int32_t>(i) && lane.rec_serial == r.serial);
+        if (kept) continue;
+        if (r.writing && r.lane != nullptr) end_stretch(*r.lane, r, timeline_, true);
+        r = RecState{};
+        --armed_;
+    }
+    for (PlanLane& lane : next.lanes) {
+        if (lane.rec < 0) continue;
+        RecState& r = rec_[static_cast<std::size_t>(lane.rec)];
+        if (r.serial != lane.rec_serial) {  // newly armed
+            r = RecState{};
+            r.serial = lane.rec_serial;
+            r.base = lane.base;
+            ++armed_;
+        }
+        const AutomationMode was = r.mode;
+        r.mode = lane.rec_mode;
+        r.lane = &lane;
+        if (r.mode == AutomationMode::write && !r.writing && rolling_) {
+            const std::int64_t at = grid_at_or_after(timeline_);
+            write_constant(lane, r, rec_value(lane, r, at), at);
+        } else if (r.writing && was != r.mode) {
+            r.touch_end = r.mode == AutomationMode::touch && lane.touch_timeout > 0
+                              ? grid_at_or_after(timeline_) + lane.touch_timeout
+                              : INT64_MAX;
+            touch_deadline_ = std::min(touch_deadline_, r.touch_end);
+        }
+    }
+}
+
+void Executor::timeline_moves(std::int64_t frame, bool rolling) noexcept {
+    if (plan_ == nullptr) return;
+    for (RecState& r : rec_) {
+        if (r.serial == 0 || r.lane == nullptr) continue;
+        PlanLane& lane = *r.lane;
+        if (rolling_ && r.writing) {
+            // A stop or a jump ends the stretch; rolling on elsewhere, the value written goes on
+            // (touch and latch stay written, write writes), stopped, touch and latch let go.
+            const double value = r.to.value;
+            end_stretch(lane, r, timeline_, false);
+            if (rolling) write_constant(lane, r, value, frame);
+        } else if (rolling && !rolling_ && r.mode == AutomationMode::write) {
+            write_constant(lane, r, rec_value(lane, r, frame), frame);
+        }
+    }
 }
 
 void Executor::settle_plan() noexcept {
@@ -229,7 +459,8 @@ void Executor::apply_due(std::uint32_t pos) noexcept {
 
 void Executor::apply(const ParamChange& change) noexcept {
     if (change.target != nullptr && change.kind == ParamChange::release_lane) {
-        if (plan_ != nullptr)
+        // A touch being written lets go; otherwise the lane takes over again from a set().
+        if ((armed_ == 0 || !release_touch(change)) && plan_ != nullptr)
             for (PlanLane& lane : plan_->lanes)
                 if (lane.address.target == change.target && lane.address.param == change.param &&
                     lane.address.slot == change.slot) {
@@ -238,8 +469,18 @@ void Executor::apply(const ParamChange& change) noexcept {
                     lanes_fresh_ = true;  // read it now, not at the next grid point
                 }
     } else if (change.target != nullptr) {
-        change.target->apply(change.param, change.slot, change.value);
-        if (plan_ != nullptr && !plan_->lanes.empty()) hold_lanes_of(change);
+        if (armed_ == 0 || !record_change(change)) {
+            change.target->apply(change.param, change.slot, change.value);
+            if (plan_ != nullptr && !plan_->lanes.empty()) hold_lanes_of(change);
+        }
+    }
+    else if (change.param == disarm_command) {
+        RecState& r = rec_[change.slot % rec_.size()];
+        if (r.serial != 0) {
+            if (r.writing && r.lane != nullptr && rolling_) end_stretch(*r.lane, r, timeline_, true);
+            r = RecState{};
+            --armed_;
+        }
     }
     else if (change.param == reset_meters_command && plan_ != nullptr) {
         for (const PlanNode& node : plan_->nodes) node.strip->reset_meter_holds();

@@ -35,6 +35,7 @@ namespace rtmix::engine {
 using ParamQueue = boost::lockfree::spsc_queue<ParamChange>;
 using PlanMailbox = Mailbox<RenderPlan>;
 using EventQueue = boost::lockfree::spsc_queue<AudioEvent>;
+using RecordQueue = boost::lockfree::spsc_queue<RecordReport>;
 
 class Executor {
 public:
@@ -47,7 +48,7 @@ public:
 
     /// Control thread: preallocates room for `pending_capacity` offset changes; starts workers.
     Executor(std::uint32_t max_block_frames, std::uint32_t pending_capacity, ParamQueue& params,
-             PlanMailbox& mailbox, EventQueue& events, const Threads& threads);
+             PlanMailbox& mailbox, EventQueue& events, RecordQueue& records, const Threads& threads);
     ~Executor();
 
     /// Audio thread, wait-free. See Engine::process().
@@ -56,7 +57,9 @@ public:
 
     /// Audio thread, before process(): see Engine::set_timeline().
     void set_timeline(std::int64_t frame, bool rolling) noexcept {
-        if (frame != timeline_ || rolling != rolling_) lanes_fresh_ = true;
+        if (frame == timeline_ && rolling == rolling_) return;
+        lanes_fresh_ = true;
+        if (armed_ > 0) timeline_moves(frame, rolling);
         timeline_ = frame;
         rolling_ = rolling;
     }
@@ -70,6 +73,8 @@ public:
     /// Frames processed since the start.
     std::uint64_t frames() const noexcept { return frames_.load(std::memory_order_relaxed); }
     std::uint64_t events_lost() const noexcept { return events_lost_.load(std::memory_order_relaxed); }
+    /// Recorder reports that found the queue full (control side reads).
+    std::uint64_t records_lost() const noexcept { return records_lost_.load(std::memory_order_relaxed); }
     /// Threads that run the graph, the audio thread included.
     std::uint32_t threads() const noexcept { return pool_ ? pool_->workers() + 1 : 1; }
     /// Why the workers lack the real-time priority asked for (empty if they have it).
@@ -113,6 +118,48 @@ private:
     void schedule_lanes(std::uint32_t frames) noexcept;
     /// A set() from the control side on an automated parameter: its lane waits for its next point.
     void hold_lanes_of(const ParamChange& change) noexcept;
+    // --- Recording (Engine::record()) ---------------------------------------------------------
+    /// The audio thread's state of one recorded parameter. While it is written, the parameter
+    /// follows `from` -> `to` (then to's value) for from.frame <= x < curve_end, its lane (or
+    /// `base`) elsewhere: the very breakpoints reported, so the lane built from them plays back
+    /// what was heard.
+    struct RecState {
+        std::uint32_t serial = 0;  // the arming; 0: slot free
+        AutomationMode mode = AutomationMode::read;
+        bool writing = false;      // a written stretch is open
+        Breakpoint from{INT64_MAX, 0.0, Shape::hold}, to{INT64_MAX, 0.0, Shape::hold};
+        std::int64_t curve_end = INT64_MIN;
+        std::int64_t touch_end = INT64_MAX;  // touch with a timeout: the frame it lets go
+        double base = 0.0;
+        PlanLane* lane = nullptr;  // in plan_
+    };
+    /// The recording state of a recorded lane, if its arming is still in force.
+    RecState* state_of(const PlanLane& lane) noexcept;
+    /// The value of a lane at timeline frame `x`: what is written, else its lane.
+    double lane_value(PlanLane& lane, std::int64_t x) noexcept;
+    double old_value(PlanLane& lane, const RecState& r, std::int64_t x) noexcept;
+    double rec_value(PlanLane& lane, RecState& r, std::int64_t x) noexcept;
+    void record(const RecState& r, std::uint32_t slot, RecordReport::Kind kind, std::int64_t frame, double value,
+                Shape shape) noexcept;
+    /// A set() of `value` written from grid point `at`: a glide (numbers) or a step.
+    void write_change(PlanLane& lane, RecState& r, double value, std::int64_t at) noexcept;
+    /// Writing starts at `at` with the constant `value` (write mode, or a jump while writing).
+    void write_constant(PlanLane& lane, RecState& r, double value, std::int64_t at) noexcept;
+    /// A touch lets go at frame `frame`: it glides back to its lane, written.
+    void let_go(PlanLane& lane, RecState& r, std::int64_t frame) noexcept;
+    /// The written stretch ends where the timeline stopped or jumped (`frame`: the position of
+    /// the frame that did not play). `cut`: its glide is cut at the grid point there (the mode
+    /// changed while the timeline rolls on), else it is kept whole.
+    void end_stretch(PlanLane& lane, RecState& r, std::int64_t frame, bool cut) noexcept;
+    /// set() of a recorded parameter: written (true) while the timeline rolls.
+    bool record_change(const ParamChange& change) noexcept;
+    bool release_touch(const ParamChange& change) noexcept;
+    /// Touches whose timeout came by `now` let go.
+    void expire_touches(std::int64_t now) noexcept;
+    /// Before a new plan takes over: armings, mode changes and disarmings it carries.
+    void adopt_recording(RenderPlan& next) noexcept;
+    void timeline_moves(std::int64_t frame, bool rolling) noexcept;
+
     void apply_due(std::uint32_t pos) noexcept;
     void apply(const ParamChange& change) noexcept;
     void publish_progress() noexcept;
@@ -122,6 +169,10 @@ private:
     ParamQueue& params_;
     PlanMailbox& mailbox_;
     EventQueue& events_;
+    RecordQueue& records_;
+    std::vector<RecState> rec_;     // max_recorded
+    std::uint32_t armed_ = 0;       // slots in use
+    std::int64_t touch_deadline_ = INT64_MAX;  // the earliest touch_end
     RenderPlan* plan_ = nullptr;
     RenderPlan* held_ = nullptr;  // published, waiting for the frame of the last change before it
 
@@ -148,6 +199,7 @@ private:
     std::atomic<std::uint64_t> blocks_{0};
     std::atomic<std::uint64_t> frames_{0};
     std::atomic<std::uint64_t> events_lost_{0};
+    std::atomic<std::uint64_t> records_lost_{0};
 };
 
 }  // namespace rtmix::engine

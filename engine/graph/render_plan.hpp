@@ -81,11 +81,20 @@ struct PlanLane {
     ParamChange address;  // target, param, slot
     bool ramped = false;  // the target ramps in the frames it is given (apply_ramped())
     Strip* strip = nullptr;  // ramped: the strip, which takes them scheduled inside a run
-    const LaneData* data = nullptr;
+    const LaneData* data = nullptr;      // null: no lane, only recorded (rec >= 0)
     std::uint32_t cursor = 0;            // where the last read stopped
     std::int64_t held_until = INT64_MIN; // a set() overrides the lane until this frame
     float last = 0.0f;                   // the value last sent
     bool sent = false;                   // `last` holds one
+
+    // Recording (Engine::record()): the executor keeps the state of slot `rec` (-1: not recorded).
+    std::int32_t rec = -1;
+    std::uint32_t rec_serial = 0;        // the arming (a slot is reused for later ones)
+    AutomationMode rec_mode = AutomationMode::read;
+    bool stepped = false;                // words, switches, choices: written as steps
+    std::uint32_t glide = 32;            // frames a written set() glides over (grid multiple)
+    std::int64_t touch_timeout = 0;      // touch: frames after the last set() that end it; 0: none
+    double base = 0.0;                   // no lane: the parameter's value when armed
 };
 
 /// What a scheduler runs as one piece: one node, or a group of tracks (consecutive nodes) whose

@@ -44,7 +44,16 @@ struct LaneModel {
     std::uint32_t index = 0;  // the parameter, in its owner's values
     ParamChange address;      // target, param, slot: where its values go
     bool ramped = false;      // the target follows a ramp length (a strip's gains, pan, sends)
-    std::shared_ptr<LaneData> data;  // never changed once published: a new lane is a new LaneData
+    std::shared_ptr<LaneData> data;  // never changed once published: a new lane is a new LaneData;
+                                     // null for a parameter recorded without a lane yet
+    // Recording (Engine::record()); rec < 0: not recorded.
+    std::int32_t rec = -1;
+    std::uint32_t rec_serial = 0;
+    AutomationMode rec_mode = AutomationMode::read;
+    bool stepped = false;
+    std::uint32_t glide = 32;
+    std::int64_t touch_timeout = 0;
+    double base = 0.0;
 };
 
 /// The lane of parameter `index` in `lanes`, or null.

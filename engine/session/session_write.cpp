@@ -429,6 +429,32 @@ Session Session::with_values_of(const Engine& engine) const {
         }
     }
     out.settings_ = std::move(settings);
+
+    // The lanes the engine has now (recorded ones included): those of the file in its order,
+    // each as the file wrote it while unchanged, then the new ones in the order of the paths.
+    std::vector<std::pair<std::string, Lane>> lanes = engine.automation();
+    const auto same = [](const Lane& a, const Lane& b) {
+        return std::equal(a.points.begin(), a.points.end(), b.points.begin(), b.points.end(),
+                          [](const Breakpoint& x, const Breakpoint& y) {
+                              return x.frame == y.frame && x.value == y.value && x.shape == y.shape;
+                          });
+    };
+    std::vector<SessionLane> automation;
+    for (const SessionLane& lane : automation_) {
+        const auto it = std::find_if(lanes.begin(), lanes.end(), [&](const auto& l) { return l.first == lane.path; });
+        if (it == lanes.end()) continue;  // the engine dropped it
+        // The file's lane as it stands there (-inf where it said so), unless the engine's differs.
+        Lane mine = lane.lane;
+        for (Breakpoint& b : mine.points)
+            if (std::isinf(b.value) && b.value < 0)
+                if (const std::optional<ParamRef> p = session_paths::locate(strips_, lane.path)) b.value = p->param->min;
+        if (same(mine, it->second)) automation.push_back(lane);
+        else automation.push_back(SessionLane{lane.path, std::move(it->second), lane.where, {}});
+        lanes.erase(it);
+    }
+    for (auto& [path, lane] : lanes)
+        if (session_paths::locate(strips_, path)) automation.push_back(SessionLane{path, std::move(lane), {}, {}});
+    out.automation_ = std::move(automation);
     return out;
 }
 

@@ -112,9 +112,15 @@ constexpr std::array command_specs = {
     CommandSpec{"stop", 0, 0, "stop", "stop the transport (the position stays)"},
     CommandSpec{"locate", 1, 1, "locate TIME", "move the play position: locate 90, locate 1:30, locate 1:02:03.5"},
     CommandSpec{"loop", 1, 2, "loop START END | loop off", "loop a region while playing: loop 0:10 0:20"},
+    CommandSpec{"touch", 1, 2, "touch PATH [SECONDS]",
+                "record a parameter's sets while playing until released (or SECONDS after the last), then back to its lane"},
+    CommandSpec{"latch", 1, 1, "latch PATH", "record a parameter from its first set while playing, then its last value until stop"},
+    CommandSpec{"write", 1, 1, "write PATH", "record a parameter's value over all that plays"},
+    CommandSpec{"release", 1, 1, "release PATH", "let go of a touch (or of a set that took over from a lane)"},
+    CommandSpec{"read", 1, 1, "read PATH", "stop recording a parameter: it plays its lane"},
     CommandSpec{"meters", 0, 0, "meters", "print the meters (dBFS; GR in dB), the loudness and the transport"},
     CommandSpec{"watch", 0, 0, "watch", "show the meters live until a key is pressed (a pipe: until the next line)"},
-    CommandSpec{"save", 1, 1, "save FILE", "write the session with the values the mix has now"},
+    CommandSpec{"save", 1, 1, "save FILE", "write the session with the values and automation the mix has now"},
     CommandSpec{"reload", 0, 0, "reload", "read the session file again and apply what changed (values glide, what comes and goes fades)"},
     CommandSpec{"status", 0, 0, "status", "transport, backend, load, xruns and underruns"},
     CommandSpec{"help", 0, 1, "help [COMMAND]", "list the commands, or explain one"},
@@ -312,6 +318,12 @@ std::string Console::run(const Command& c) {
         player_.set_loop(*start, *end);
         return fmt::format("ok: loop {} - {}\n", format_time(*start), format_time(*end));
     }
+    if (name == "touch" || name == "latch" || name == "write" || name == "read")
+        return record(arg(0), *automation_mode_from_string(name), c.args.size() > 1 ? &arg(1) : nullptr);
+    if (name == "release") {
+        if (const Status s = player_.engine().release(arg(0)); !s) return fmt::format("error: {}\n", s.message());
+        return fmt::format("ok: release {}\n", arg(0));
+    }
     if (name == "meters") return meters_text();
     if (name == "watch") {
         watch_ = true;
@@ -344,6 +356,19 @@ std::string Console::set_parameter(const std::string& path, const std::string& v
     const Status s = number ? player_.engine().set(path, *number) : player_.engine().set(path, std::string_view(value));
     if (!s) return fmt::format("error: {}\n", s.message());
     return fmt::format("ok: {} = {}\n", path, number ? format_number(*number) : value);
+}
+
+std::string Console::record(const std::string& path, AutomationMode mode, const std::string* seconds) {
+    AutomationRecordOptions options;
+    if (seconds != nullptr) {
+        const std::optional<double> t = parse_time(*seconds);
+        if (!t || !(*t > 0.0))
+            return fmt::format("error: touch {} '{}': expected a time after the last set (2, 0.5, 0:01.5)\n", path, *seconds);
+        options.touch_timeout_s = *t;
+    }
+    if (const Status s = player_.engine().record(path, mode, options); !s) return fmt::format("error: {}\n", s.message());
+    if (seconds != nullptr) return fmt::format("ok: touch {} (lets go {} s after the last set)\n", path, format_number(options.touch_timeout_s));
+    return fmt::format("ok: {} {}\n", to_string(mode), path);
 }
 
 std::string Console::get_parameter(const std::string& path) {
@@ -455,6 +480,10 @@ std::string Console::status_text() {
         if (n > 0) per_track.append(per_track.empty() ? " (" : ", ").append(fmt::format("{} {}", track, n));
     out += fmt::format("underruns   {}{}\n", ss.underruns, per_track.empty() ? "" : per_track + ")");
     out += fmt::format("read-ahead  {:.1f} MiB\n", static_cast<double>(ss.buffer_bytes) / (1024.0 * 1024.0));
+    std::string recording;
+    for (const auto& [path, mode] : player_.engine().recording())
+        recording.append(recording.empty() ? "" : ", ").append(fmt::format("{} {}", path, to_string(mode)));
+    out += fmt::format("recording   {}\n", recording.empty() ? "nothing" : recording);
     if (!ss.error.empty()) out += fmt::format("stream      {}\n", ss.error);
     return out;
 }

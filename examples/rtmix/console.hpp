@@ -1,5 +1,6 @@
 // The live console of `rtmix play`: commands read line by line from a terminal or a pipe change
-// the mix while it plays (set, mute, solo, transport, save), and meters show what it does.
+// the mix while it plays (set, mute, solo, transport, automation recording, save), and meters
+// show what it does.
 //
 // The pure parts (time and command parsing, the Console that runs one line and returns what it
 // prints) need no audio device, so tests drive them with a Player whose process() they call
@@ -97,6 +98,8 @@ private:
     std::string run(const Command& c);
     std::string set_parameter(const std::string& path, const std::string& value);
     std::string get_parameter(const std::string& path);
+    /// touch, latch, write, read: Engine::record(); `seconds`: a touch's timeout.
+    std::string record(const std::string& path, AutomationMode mode, const std::string* seconds);
     std::string strip_flag(const std::string& name, const char* key, bool on);
     std::string unsolo_all();
     std::string status_text();

@@ -11,6 +11,9 @@
 // its lanes on the audio thread at every 32nd frame of the timeline and moves the parameter in a
 // straight line between those points (a fader, trim, pan or send level exactly so; a processor's
 // parameter with its own glide), so the result does not depend on the block size.
+//
+// Lanes can also be recorded while the timeline rolls: Engine::record() and AutomationMode below,
+// docs/automation.md.
 #pragma once
 
 #include <cstdint>
@@ -47,5 +50,31 @@ double lane_value(const Lane& lane, double frame) noexcept;
 std::string_view to_string(Shape shape) noexcept;
 /// The shape of that name, if it is one.
 std::optional<Shape> shape_from_string(std::string_view name) noexcept;
+
+/// How a parameter takes the values set() gives it while the timeline rolls (Engine::record()),
+/// with the meanings Ardour and Tracktion give the modes. Nothing is written while the timeline
+/// stands; docs/automation.md has the details.
+enum class AutomationMode : std::uint8_t {
+    read,   ///< plays its lane; records nothing (a set() takes over until the next breakpoint)
+    touch,  ///< plays its lane until a set(), writes from then until the touch ends (release(), a
+            ///< time without a set(), or a stop), then glides back to the lane
+    latch,  ///< as touch, but after the first set() it writes the last value until the timeline
+            ///< stops or the mode changes
+    write,  ///< writes the value it has (and every set()) over all the timeline rolls over
+};
+
+/// "read", "touch", "latch", "write".
+std::string_view to_string(AutomationMode mode) noexcept;
+/// The mode of that name, if it is one.
+std::optional<AutomationMode> automation_mode_from_string(std::string_view name) noexcept;
+
+/// `lane` with only the breakpoints needed to stay within `tolerance` of it at every frame (the
+/// unit of its values; with `logarithmic`, of their natural logarithm, all values > 0). Runs of
+/// straight segments (linear, or between equal values) become as few straight segments as keep
+/// every frame within the tolerance (Douglas-Peucker: exact, because the largest difference
+/// between two straight-line pieces is at a breakpoint); the first and last breakpoints, jumps
+/// (two points at one frame) and the points of other shapes stay. The recorder thins what it
+/// writes with this, at 0.1 dB for gains and 0.5 % of the range for other parameters.
+Lane thin(const Lane& lane, double tolerance, bool logarithmic = false);
 
 }  // namespace rtmix

@@ -124,10 +124,20 @@ struct Event {
         events_lost,        ///< the event queue was full: events were counted, not delivered
         scheduling,         ///< the worker threads could not get the real-time priority asked for:
                             ///< the mix runs on the audio thread alone
+        automation_written, ///< a recorded pass was merged into a lane (Engine::record()); `strip`
+                            ///< is the parameter's path
+        automation_lost,    ///< the recorder's queue was full: a pass was not written
     };
     Code code;
     std::string strip;    ///< "track.NAME", "bus.NAME", "master", or empty
     std::string message;  ///< for a person
+};
+
+/// How Engine::record() records a parameter.
+struct AutomationRecordOptions {
+    /// touch: the touch also ends this long (on the timeline) after the last set(), as when a
+    /// hand lets go of a fader; 0: only release(), a mode change or a stop end it.
+    double touch_timeout_s = 0.0;
 };
 
 /// Counters for hosts and tests; read on the control side.
@@ -233,9 +243,27 @@ public:
     Status automate(std::string_view path, const Lane& lane);
     /// Gives an automated parameter back to its lane at once (at `sample_offset` into the next
     /// block), after a set() took over from it: it moves to the lane's value within 32 frames.
+    /// A parameter recorded in touch mode (record()) that is being written: ends the touch, and
+    /// it glides back to its lane, as written, over the smoothing time.
     Status release(std::string_view path, std::uint32_t sample_offset = 0);
     /// Every lane of the mix, by parameter path, in the order of parameter_paths().
     std::vector<std::pair<std::string, Lane>> automation() const;
+
+    /// Records the values set() gives the parameter at `path` into its lane while the timeline
+    /// rolls, in `mode` (AutomationMode: touch, latch, write; read stops recording). What a set()
+    /// does while written is heard exactly as the written lane plays it back: from the first
+    /// 32nd frame of the timeline at or after the frame the set() lands at, a number glides there
+    /// in a straight line over the smoothing time (EngineOptions::smoothing_ms, to the next 32nd
+    /// frame), a word or switch steps there. The audio thread reports each written breakpoint
+    /// with its frame; when a written stretch ends (a touch let go, the timeline stopped or
+    /// jumped, the mode changed) the control side replaces the lane's points over exactly that
+    /// stretch with them, thinned (thin(): 0.1 dB for gains, 0.5 % of the range for the rest,
+    /// of the logarithm for frequencies), and publishes the lane as automate() does; a
+    /// poll_events() Event (automation_written) says so. The control side takes the reports in
+    /// any control call. Refused for what automate() refuses. docs/automation.md.
+    Status record(std::string_view path, AutomationMode mode, const AutomationRecordOptions& options = {});
+    /// The parameters being recorded and their modes, in the order of parameter_paths().
+    std::vector<std::pair<std::string, AutomationMode>> recording() const;
 
     // --- Audio (audio thread) ----------------------------------------------------------------
 

@@ -211,9 +211,10 @@ public:
     /// refuses.
     std::vector<std::string> update(Engine& engine, const Session& from) const;
 
-    /// A copy of this session whose parameter values are those `engine` holds now (the engine
-    /// was built by apply() from this session and changed since, say by a live console). Stems,
-    /// live inputs, routing, offsets, metadata and loudness target stay as they are.
+    /// A copy of this session whose parameter values and automation lanes are those `engine`
+    /// holds now (the engine was built by apply() from this session and changed since, say by a
+    /// live console that set values and recorded lanes). Stems, live inputs, routing, offsets,
+    /// metadata and loudness target stay as they are.
     Session with_values_of(const Engine& engine) const;
     /// The session as session-file text, stem paths relative to `folder` where possible.
     /// Loading that text back gives the same mix (same strips, routing and values).
