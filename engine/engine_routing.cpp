@@ -222,6 +222,28 @@ Status Engine::remove_effect(std::string_view path, Effect effect) {
     return impl_->remove_insert(*insert);
 }
 
+namespace {
+
+/// With an insert of `kind` added at the end of the pre or post inserts of `s`: the kind of the
+/// first insert that needs a mono signal (ProcessorInfo::mono) and would get a stereo one, or null.
+const ProcessorKind* stereo_at_mono_insert(const StripModel& s, const ProcessorKind& kind, bool kind_pre) {
+    std::uint32_t channels = s.kind == StripKind::track ? s.channels : 2;
+    for (const bool pre : {true, false}) {
+        for (const InsertModel& i : s.inserts)
+            if (i.pre == pre) {
+                if (i.slot.kind->info.mono && channels != 1) return i.slot.kind;
+                channels = channels_after(i.slot.kind->info, channels);
+            }
+        if (kind_pre == pre) {
+            if (kind.info.mono && channels != 1) return &kind;
+            channels = channels_after(kind.info, channels);
+        }
+    }
+    return nullptr;
+}
+
+}  // namespace
+
 Status Engine::add_insert(std::string_view path, std::string_view type, InsertPosition position, std::string* out) {
     std::lock_guard lock(impl_->mutex);
     impl_->collect();
@@ -239,6 +261,14 @@ Status Engine::add_insert(std::string_view path, std::string_view type, InsertPo
                 fmt::format("unknown insert type '{}'{} (expected one of: {})", type,
                             best.empty() ? "" : fmt::format(" (did you mean '{}'?)", best), list)};
     }
+    if (const ProcessorKind* refused = stereo_at_mono_insert(*s, *kind, position == InsertPosition::pre))
+        return {Status::Code::invalid_value,
+                fmt::format("{}: a {} insert follows one voice and needs a mono signal, but the signal is stereo there "
+                            "({}); put it on a mono track, before any stereo insert",
+                            path, refused->info.type,
+                            s->kind != StripKind::track ? "buses and the master are stereo"
+                            : s->channels == 2          ? "a stereo track"
+                                                        : "after a stereo insert")};
     if (Status st = impl_->room_for(0); !st) return st;
     s->inserts.push_back(impl_->new_insert(*kind, {}, position == InsertPosition::pre));
     if (out != nullptr) *out = s->path() + "." + s->insert_prefix(s->inserts.back());

@@ -71,7 +71,8 @@ std::vector<std::vector<float>> test_inputs(std::size_t frames) {
 }
 
 /// A mix with every processor: every EQ type and slope, compressors (RMS, peak, lookahead, keyed
-/// from the kick, on a bus and the master), every insert type (pre and post, the dynamics keyed),
+/// from the kick, on a bus and the master), every insert type (pre and post, the dynamics keyed;
+/// pitch correction on the voice),
 /// reverb and delay returns, pre- and post-fader sends, an alignment delay, the master limiter.
 struct Inserts {
     std::vector<std::string> paths;  // "track.keys.insert.N", in order
@@ -104,6 +105,7 @@ void build_mix(Engine& e, Inserts& inserts) {
         test::require_ok(e.add_send("bus.echo", "bus.verb", -9.0));
         for (const ProcessorInfo* kind : processor_types()) {
             if (!kind->insert) continue;
+            if (kind->mono) continue;  // below, on the voice
             std::string path;
             test::require_ok(e.add_insert("track.keys", kind->type, InsertPosition::post, &path));
             insert_paths.push_back(path);
@@ -111,6 +113,14 @@ void build_mix(Engine& e, Inserts& inserts) {
         }
         std::string gate;
         test::require_ok(e.add_insert("track.vox", "gate", InsertPosition::pre, &gate));
+        // A kind that follows one voice (pitch) goes on the voice, a mono track, after its gate.
+        for (const ProcessorInfo* kind : processor_types()) {
+            if (!kind->insert || !kind->mono) continue;
+            std::string path;
+            test::require_ok(e.add_insert("track.vox", kind->type, InsertPosition::post, &path));
+            insert_paths.push_back(path);
+            inserts.types.emplace_back(kind->type);
+        }
         insert_paths.push_back(gate);
         inserts.types.emplace_back("vox gate");
         return Status{};
@@ -162,8 +172,12 @@ void build_mix(Engine& e, Inserts& inserts) {
 /// Changes while it plays, at frames no block size lines up with.
 std::vector<Change> test_changes(const Inserts& inserts) {
     const std::string keys_reverb = inserts.of("reverb"), keys_delay = inserts.of("delay");
-    const std::string keys_gate = inserts.of("gate");
+    const std::string keys_gate = inserts.of("gate"), vox_pitch = inserts.of("pitch");
     return {
+        {1999, vox_pitch + ".key", 0.0, "A"},
+        {4001, vox_pitch + ".transpose", 2.0},
+        {6101, vox_pitch + ".speed_ms", 0.0},
+        {8009, vox_pitch + ".scale", 0.0, "major"},
         {1237, "track.vox.gain_db", -6.0},
         {2049, "track.vox.eq.2.freq_hz", 1200.0},  // a glide
         {3001, "track.gtr.eq.3.type", 0.0, "peak"},  // a type fade

@@ -630,3 +630,59 @@ TEST_CASE("set_override refuses an offset_ms that the session file refuses", "[s
     CHECK_THROWS_AS(session.set_override("track.kick.offset_ms=1e300"), SessionError);
     CHECK(session.strips()[1].offset_ms == 0.0);
 }
+
+TEST_CASE("a pitch insert's key, scale, notes and detection range are checked at their place; stereo tracks refuse it",
+          "[session][errors][inserts][pitch]") {
+    TempDir dir;
+    const auto file = dir / "session.toml";
+    SECTION("a key that does not exist: at the value, with the keys") {
+        const SessionError e = load_error(dir, kick_track + "inserts = [ { type = \"pitch\", key = \"H\" } ]\n");
+        CHECK_LOCATED(e, file, 4, 37);
+        CHECK_THAT(e.message(), Contains("'H'") && Contains("C, C#, D, D#, E, F, F#, G, G#, A, A#, B"));
+    }
+    SECTION("a scale that does not exist: at the value, with the nearest and the scales") {
+        const SessionError e = load_error(dir, kick_track + "inserts = [ { type = \"pitch\", key = \"A\", scale = \"minr\" } ]\n");
+        CHECK_LOCATED(e, file, 4, 50);
+        CHECK_THAT(e.message(), Contains("'minr'") && Contains("minor") && Contains("mixolydian") && Contains("custom"));
+    }
+    SECTION("an empty custom set of notes") {
+        const SessionError e =
+            load_error(dir, kick_track + "inserts = [ { type = \"pitch\", scale = \"custom\", notes = [] } ]\n");
+        CHECK_LOCATED(e, file, 4, 57);
+        CHECK_THAT(e.message(), Contains("notes in insert 1 of track 'kick' is empty") && Contains("C#"));
+    }
+    SECTION("a note that does not exist: at the note, with the notes") {
+        const SessionError e = load_error(
+            dir, kick_track + "inserts = [ { type = \"pitch\", scale = \"custom\", notes = [\"C\", \"E\", \"Q\"] } ]\n");
+        CHECK_LOCATED(e, file, 4, 68);
+        CHECK_THAT(e.message(), Contains("unknown note 'Q'") && Contains("A# (or Bb)"));
+    }
+    SECTION("a detection range whose ends are swapped") {
+        const SessionError e =
+            load_error(dir, kick_track + "inserts = [ { type = \"pitch\", min_hz = 900, max_hz = 300 } ]\n");
+        CHECK_LOCATED(e, file, 4, 54);
+        CHECK_THAT(e.message(), Contains("swapped") && Contains("min_hz = 900") && Contains("max_hz = 300"));
+    }
+    SECTION("a stereo track: at the insert") {
+        write_stem(dir / "stems/pad.wav", 48000, 2);
+        const SessionError e = load_error(
+            dir, "[[track]]\nname = \"pad\"\nfile = \"stems/pad.wav\"\ninserts = [ { type = \"gate\" }, { type = \"pitch\" } ]\n");
+        CHECK_LOCATED(e, file, 4, 32);
+        CHECK_THAT(e.message(), Contains("needs a mono signal") && Contains("a stereo track"));
+    }
+    SECTION("notes written as names set the 12-bit mask, flats or sharps") {
+        write_stem(dir / "stems/kick.wav");
+        const auto path = write_session(
+            dir, kick_track + "inserts = [ { type = \"pitch\", scale = \"custom\", notes = [\"C\", \"Eb\", \"G\", \"A#\"] } ]\n");
+        const Session s = Session::load(path);
+        Engine e(s.engine_options());
+        s.apply(e);
+        double notes = 0.0, scale = 0.0;
+        RTMIX_REQUIRE_OK(e.get("track.kick.insert.1.notes", notes));
+        CHECK(notes == (1 << 0 | 1 << 3 | 1 << 7 | 1 << 10));
+        std::string word;
+        RTMIX_REQUIRE_OK(e.get("track.kick.insert.1.scale", word));
+        CHECK(word == "custom");
+        (void)scale;
+    }
+}

@@ -10,6 +10,7 @@
 #include "processors/eq.hpp"
 #include "processors/gate.hpp"
 #include "processors/limiter.hpp"
+#include "processors/pitch.hpp"
 #include "processors/reverb.hpp"
 #include "processors/width.hpp"
 
@@ -20,8 +21,9 @@ namespace engine {
 namespace {
 
 // In documentation order.
-const std::array<const ProcessorKind*, 8> all_kinds = {&eq_kind,     &compressor_kind, &gate_kind,  &deesser_kind,
-                                                       &reverb_kind, &delay_kind,      &width_kind, &limiter_kind};
+const std::array<const ProcessorKind*, 9> all_kinds = {&eq_kind,    &compressor_kind, &gate_kind,
+                                                       &deesser_kind, &pitch_kind,    &reverb_kind,
+                                                       &delay_kind,   &width_kind,    &limiter_kind};
 
 const std::array<const ProcessorInfo*, all_kinds.size()>& all_infos() {
     static const std::array<const ProcessorInfo*, all_kinds.size()> infos = [] {

@@ -2,6 +2,7 @@
 // limiter, inserts, the named bus effects and sidechains. Every key and its type come from the
 // processors' public declarations (rtmix/parameters.hpp).
 #include <algorithm>
+#include <array>
 
 #include <fmt/format.h>
 
@@ -58,8 +59,58 @@ void Parser::read_processor(SessionStrip& s, const std::string& where, const std
         const ParamInfo* spec = find_param(extras, k.str());
         if (spec == nullptr) spec = find_param(type.params, k.str());
         if (spec == nullptr) unknown_key(k, where, known);
+        if (type.type == "pitch" && k == "notes" && v.is_array()) {
+            read_note_set(s, where, prefix + "notes", v);
+            continue;
+        }
         read_param(s, where, prefix + std::string(k.str()), *spec, k, v);
     }
+    if (type.type == "pitch") check_pitch_range(where, type, t);
+}
+
+// notes = ["C", "D#", "Eb", ...] of a pitch insert: the 12-bit set of pitch classes it stands for.
+void Parser::read_note_set(SessionStrip& s, const std::string& where, const std::string& path, const toml::node& node) {
+    static constexpr std::array<std::string_view, 12> sharps = {"C", "C#", "D", "D#", "E", "F",
+                                                                "F#", "G", "G#", "A", "A#", "B"};
+    static constexpr std::array<std::string_view, 12> flats = {"C", "Db", "D", "Eb", "E", "F",
+                                                               "Gb", "G", "Ab", "A", "Bb", "B"};
+    std::string choices;
+    for (std::size_t i = 0; i < 12; ++i)
+        choices += fmt::format("{}{}{}", i > 0 ? ", " : "", sharps[i], sharps[i] != flats[i] ? fmt::format(" (or {})", flats[i]) : "");
+    const toml::array& list = *node.as_array();
+    if (list.empty())
+        fail(node.source(), fmt::format("notes {} is empty: name at least one note of the scale ({})", where, choices));
+    unsigned mask = 0;
+    for (const toml::node& item : list) {
+        const std::string name = string_value(item, fmt::format("a note of notes {}", where));
+        std::size_t pc = 12;
+        for (std::size_t i = 0; i < 12; ++i)
+            if (name == sharps[i] || name == flats[i]) pc = i;
+        if (pc == 12) {
+            std::vector<std::string> names(sharps.begin(), sharps.end());
+            names.insert(names.end(), flats.begin(), flats.end());
+            const std::string best = closest_match(name, names);
+            fail(item.source(), fmt::format("unknown note '{}' in notes {}{} (expected one of: {})", name, where,
+                                            best.empty() ? "" : fmt::format(" (did you mean '{}'?)", best), choices));
+        }
+        mask |= 1u << pc;
+    }
+    settings_.push_back(SessionSetting{s.path() + "." + path, static_cast<double>(mask), at(node.source())});
+}
+
+// The detection range of a pitch insert: min_hz above max_hz is a mistake (swapped ends).
+void Parser::check_pitch_range(const std::string& where, const ProcessorInfo& type, const toml::table& t) const {
+    const toml::node* lo = t.get("min_hz");
+    const toml::node* hi = t.get("max_hz");
+    if ((lo == nullptr && hi == nullptr) || (lo != nullptr && !lo->is_number()) || (hi != nullptr && !hi->is_number()))
+        return;
+    const double min_hz = lo != nullptr ? *lo->value<double>() : find_param(type.params, "min_hz")->def;
+    const double max_hz = hi != nullptr ? *hi->value<double>() : find_param(type.params, "max_hz")->def;
+    if (min_hz <= max_hz) return;
+    fail((hi != nullptr ? hi : lo)->source(),
+         fmt::format("the detection range {} is swapped: min_hz = {} is above max_hz = {} (expected min_hz <= max_hz, "
+                     "both within 60 ... 1200 Hz)",
+                     where, min_hz, max_hz));
 }
 
 void Parser::read_sidechain(SessionStrip& s, const std::string& where, const std::string& prefix, const toml::node& value) {

@@ -73,6 +73,9 @@ private:
                        std::span<const ParamInfo> extras, const toml::key& key, const toml::node& node);
     void read_named_effect(SessionStrip& s, const std::string& owner, const toml::key& key, const toml::node& node);
     void read_inserts(SessionStrip& s, const std::string& owner, const toml::node& node);
+    /// A pitch insert's `notes` written as note names; the range check of its min_hz and max_hz.
+    void read_note_set(SessionStrip& s, const std::string& where, const std::string& path, const toml::node& node);
+    void check_pitch_range(const std::string& where, const ProcessorInfo& type, const toml::table& t) const;
     void read_eq(SessionStrip& s, const std::string& owner, const toml::key& key, const toml::node& node);
     void read_sends(SessionStrip& s, const std::string& owner, const toml::key& key, const toml::node& node);
     void read_loudness(const toml::node& node);

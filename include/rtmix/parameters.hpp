@@ -35,7 +35,7 @@ enum StripKinds : std::uint8_t { on_tracks = 1, on_buses = 2, on_master = 4, on_
 struct ParamInfo {
     std::string_view key{};  ///< the last part of its path: "threshold_db"
     ValueKind kind = ValueKind::number;
-    std::string_view unit{};  ///< "dB", "ms", "Hz", "s", "dB/oct", "samples", or empty (a ratio)
+    std::string_view unit{};  ///< "dB", "ms", "Hz", "s", "dB/oct", "samples", "cents", "semitones", or empty (a ratio)
     double min = 0.0, max = 0.0, def = 0.0;  ///< booleans 0 ... 1; words 0 ... count - 1
     std::span<const std::string_view> words{};  ///< a word parameter's words, in index order
     std::span<const double> choices{};        ///< a number that takes only these values (EQ slope)
@@ -60,6 +60,7 @@ struct ProcessorInfo {
     bool sidechain = false; ///< its detector can listen to another strip (Engine::set_sidechain())
     bool stereo = false;    ///< its output is stereo: a mono strip is stereo from it on
     bool wet_dry = false;   ///< as an insert it has a `mix` (dry/wet) besides its own parameters
+    bool mono = false;      ///< runs on one channel: refused where the signal is stereo (pitch)
 };
 
 /// Every processor type, in documentation order: the built-in EQ, then the insert types.
