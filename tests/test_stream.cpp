@@ -859,3 +859,36 @@ TEST_CASE("a player destroyed while recording leaves no file behind", "[stream][
     for (const auto& e : std::filesystem::directory_iterator(dir.path()))
         CHECK(e.path().filename().string().find("take") == std::string::npos);
 }
+
+TEST_CASE("lanes keep their times when the player runs at another rate than the session's", "[stream][automation]") {
+    TempDir dir;
+    test::write_audio(dir / "stems/a.wav", {std::vector<float>(2 * 48000, 0.5f)}, 48000);
+    // Silenced at 1.0 s: frame 48000 of the session, frame 44100 of a player at 44.1 kHz.
+    const Session session = load_session(dir, R"(
+[session]
+sample_rate = 48000
+
+[[track]]
+name = "a"
+file = "stems/a.wav"
+pan = -1
+
+[track.automation]
+gain_db = [ [0, 0, "hold"], [1.0, "-inf", "hold"] ]
+)");
+    Player player(session, {.sample_rate = 44100, .threads = 1});
+    REQUIRE(player.wait_until_buffered(5.0));
+    player.play();
+    const Stereo out = run(player, 66150, 256, 22050);
+    // The step takes the 32-frame interval that holds 1.0 s, 44096 to 44127 (it would be 47968
+    // to 47999 were the lane's frames taken at the player's rate).
+    CHECK(out.left[44000] == Approx(0.5).margin(1e-6));
+    CHECK(out.left[44095] == Approx(0.5).margin(1e-6));
+    CHECK(out.left[44110] < 0.4f);
+    CHECK(std::fabs(out.left[44128]) < 1e-6);
+    CHECK(std::fabs(out.left[60000]) < 1e-6);
+    // And the session written from the player keeps the file's times.
+    const Session saved = session.with_values_of(player.engine());
+    REQUIRE(saved.automation().size() == 1);
+    CHECK(saved.automation()[0].lane.points[1].frame == 48000);
+}

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "rtmix/session.hpp"
+#include "session/session_paths.hpp"
 
 namespace rtmix {
 
@@ -158,7 +159,8 @@ void Session::apply(Engine& engine) const {
         if (!s.ok()) throw SessionError(setting.where, s.message());
     }
     for (const SessionLane& lane : automation_) {
-        const Status s = engine.automate(lane.path, lane.lane);
+        // The file's frames are at the session's rate; a player may run the engine at another.
+        const Status s = engine.automate(lane.path, session_paths::lane_at_rate(lane.lane, sample_rate_, engine.sample_rate()));
         if (s.ok()) continue;
         // "breakpoint N" in the message: the place of that breakpoint, else the lane's key.
         const SourceLocation* where = &lane.where;

@@ -3,6 +3,7 @@
 // and Session::with_values_of() share. Internal to rtmix::session.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -14,6 +15,15 @@
 #include "rtmix/session.hpp"
 
 namespace rtmix::session_paths {
+
+/// `lane` with its frames moved from `from_rate` to `to_rate` (rounded to the nearest frame): a
+/// session's lanes are in frames at its own rate, an engine's at the rate it runs at.
+inline Lane lane_at_rate(Lane lane, double from_rate, double to_rate) {
+    if (from_rate == to_rate || !(from_rate > 0.0) || !(to_rate > 0.0)) return lane;
+    for (Breakpoint& b : lane.points)
+        b.frame = static_cast<std::int64_t>(std::llround(static_cast<double>(b.frame) * to_rate / from_rate));
+    return lane;
+}
 
 /// What owns a parameter below a strip.
 struct Owner {

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "rtmix/session.hpp"
+#include "session/session_paths.hpp"
 
 namespace rtmix {
 
@@ -229,7 +230,8 @@ std::vector<std::string> Session::update(Engine& engine, const Session& from) co
                                      [&](const SessionLane& l) { return l.path == lane.path; });
         const bool is_fresh = std::any_of(fresh.begin(), fresh.end(), [&](const std::string& f) { return lane.path.starts_with(f); });
         if (!is_fresh && it != from.automation().end() && same_lane(it->lane, lane.lane)) continue;
-        if (const Status s = engine.automate(lane.path, lane.lane); !s.ok())
+        if (const Status s = engine.automate(lane.path, session_paths::lane_at_rate(lane.lane, sample_rate_, engine.sample_rate()));
+            !s.ok())
             throw SessionError(lane.where, fmt::format("automation: {}", s.message()));
         changes.push_back(fmt::format("new automation of {} ({} points)", lane.path, lane.lane.points.size()));
     }

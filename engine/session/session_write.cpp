@@ -432,7 +432,10 @@ Session Session::with_values_of(const Engine& engine) const {
 
     // The lanes the engine has now (recorded ones included): those of the file in its order,
     // each as the file wrote it while unchanged, then the new ones in the order of the paths.
+    // Compared at the engine's rate (the file's lanes moved there as apply() moves them), written
+    // at the session's.
     std::vector<std::pair<std::string, Lane>> lanes = engine.automation();
+    const double engine_rate = engine.sample_rate();
     const auto same = [](const Lane& a, const Lane& b) {
         return std::equal(a.points.begin(), a.points.end(), b.points.begin(), b.points.end(),
                           [](const Breakpoint& x, const Breakpoint& y) {
@@ -448,12 +451,15 @@ Session Session::with_values_of(const Engine& engine) const {
         for (Breakpoint& b : mine.points)
             if (std::isinf(b.value) && b.value < 0)
                 if (const std::optional<ParamRef> p = session_paths::locate(strips_, lane.path)) b.value = p->param->min;
-        if (same(mine, it->second)) automation.push_back(lane);
-        else automation.push_back(SessionLane{lane.path, std::move(it->second), lane.where, {}});
+        if (same(session_paths::lane_at_rate(mine, sample_rate_, engine_rate), it->second)) automation.push_back(lane);
+        else
+            automation.push_back(
+                SessionLane{lane.path, session_paths::lane_at_rate(std::move(it->second), engine_rate, sample_rate_), lane.where, {}});
         lanes.erase(it);
     }
     for (auto& [path, lane] : lanes)
-        if (session_paths::locate(strips_, path)) automation.push_back(SessionLane{path, std::move(lane), {}, {}});
+        if (session_paths::locate(strips_, path))
+            automation.push_back(SessionLane{path, session_paths::lane_at_rate(std::move(lane), engine_rate, sample_rate_), {}, {}});
     out.automation_ = std::move(automation);
     return out;
 }
