@@ -194,10 +194,13 @@ struct Engine::Impl {
         if (changed) publish();
     }
 
-    /// After a routing edit: the cycle it made, if any. A removed send still fading out may be
-    /// what closes it: the fades end at once, and if a cycle remains, `undo` takes the edit back
+    /// After a routing edit that added edges from strip `from` only: the cycle it made, if any.
+    /// Only what `from` reaches is searched (a large mix is not searched whole at every edit); a
+    /// cycle found is named by the full search. A removed send still fading out may be what
+    /// closes it: the fades end at once, and if a cycle remains, `undo` takes the edit back
     /// (before any plan of the cyclic model could be compiled).
-    std::optional<std::string> refuse_cycle(const std::function<void()>& undo) {
+    std::optional<std::string> refuse_cycle(const std::function<void()>& undo, std::uint32_t from) {
+        if (!model.reaches_itself(from)) return std::nullopt;
         auto cycle = model.find_cycle();
         if (!cycle) return cycle;
         ++batch_depth;  // no plan of the cyclic model: publish once the edit is undone

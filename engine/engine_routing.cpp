@@ -121,10 +121,12 @@ Status Engine::set_output(std::string_view path, std::string_view destination) {
         s->output = StripModel::Output::bus;
         s->output_bus = bus->id;
     }
-    if (auto cycle = impl_->refuse_cycle([&] {
-            s->output = old_output;
-            s->output_bus = old_bus;
-        })) {
+    if (auto cycle = impl_->refuse_cycle(
+            [&] {
+                s->output = old_output;
+                s->output_bus = old_bus;
+            },
+            s->id)) {
         return {Status::Code::cycle, fmt::format("routing {} to {} would make a cycle: {}", path, destination, *cycle)};
     }
     if (s->output == old_output && (old_output != StripModel::Output::bus || s->output_bus == old_bus)) return {};
@@ -166,7 +168,7 @@ Status Engine::add_send(std::string_view path, std::string_view bus_path, double
     if (Status st = impl_->room_for(3); !st) return st;
     const std::uint32_t slot = free_send_slot(*s);
     s->sends.push_back({bus->id, slot, {static_cast<float>(level_db), pre_fader ? 1.0 : 0.0}, {}, {}});
-    if (auto cycle = impl_->refuse_cycle([&] { s->sends.pop_back(); })) {
+    if (auto cycle = impl_->refuse_cycle([&] { s->sends.pop_back(); }, s->id)) {
         return {Status::Code::cycle, fmt::format("a send from {} to {} would make a cycle: {}", path, bus_path, *cycle)};
     }
     Strip* strip = s->strip.get();
@@ -327,7 +329,7 @@ Status Engine::set_sidechain(std::string_view path, std::string_view source) {
     if (Status st = impl_->room_for(0); !st) return st;
     const std::uint32_t old = slot->sidechain;
     slot->sidechain = id;
-    if (auto cycle = impl_->refuse_cycle([&] { slot->sidechain = old; })) {
+    if (auto cycle = impl_->refuse_cycle([&] { slot->sidechain = old; }, id)) {
         return {Status::Code::cycle, fmt::format("{} listening to {} would make a cycle: {}", path, source, *cycle)};
     }
     std::vector<ParamChange> changes;

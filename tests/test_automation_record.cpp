@@ -77,7 +77,7 @@ void check_points(const Lane& lane, const std::vector<Breakpoint>& expected) {
 
 }  // namespace
 
-TEST_CASE("touch writes from the set to the release and glides back; the lane plays what was heard", "[automation][record]") {
+TEST_CASE("touch writes from the set to the release and glides back, and the lane plays what was heard", "[automation][record]") {
     const Lane old{{{0, -6.0, Shape::hold}, {30000, -12.0, Shape::hold}}};
     const auto engine = stereo_track();
     Engine& e = *engine;
@@ -114,7 +114,7 @@ TEST_CASE("touch writes from the set to the release and glides back; the lane pl
     CHECK(std::fabs(heard.left[7000]) > 0.0f);  // (not silence that would match anything)
 }
 
-TEST_CASE("latch writes the last value until the timeline stops; a set cuts a glide short", "[automation][record]") {
+TEST_CASE("latch writes the last value until the timeline stops, and a set cuts a glide short", "[automation][record]") {
     const Lane old{{{0, 0.0, Shape::linear}, {48000, -24.0, Shape::linear}}};
     const auto engine = stereo_track();
     Engine& e = *engine;
@@ -200,7 +200,7 @@ TEST_CASE("a touch with a timeout lets go that long after its last set", "[autom
                         {let_go, 0.75, Shape::linear}, {let_go + glide, 0.25, Shape::linear}});
 }
 
-TEST_CASE("words and switches record as steps; nothing is written while the timeline stands", "[automation][record]") {
+TEST_CASE("words and switches record as steps, and nothing is written while the timeline stands", "[automation][record]") {
     const auto engine = stereo_track();
     Engine& e = *engine;
     test::require_ok(e.record("track.t.eq.1.type", AutomationMode::latch));

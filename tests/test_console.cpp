@@ -489,7 +489,7 @@ TEST_CASE("the console loop runs piped commands and ends as the input and the ba
     }
 }
 
-TEST_CASE("touch, latch and write record while playing; save writes the lanes; a render plays them back", "[console][record]") {
+TEST_CASE("touch, latch and write record while playing, and save writes the lanes, and a render plays them back", "[console][record]") {
     TempDir dir;
     const Session session = make_session(dir);
     Player player(session, {.threads = 1});

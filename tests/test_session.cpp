@@ -631,7 +631,7 @@ TEST_CASE("set_override refuses an offset_ms that the session file refuses", "[s
     CHECK(session.strips()[1].offset_ms == 0.0);
 }
 
-TEST_CASE("a pitch insert's key, scale, notes and detection range are checked at their place; stereo tracks refuse it",
+TEST_CASE("a pitch insert's key, scale, notes and detection range are checked at their place, and stereo tracks refuse it",
           "[session][errors][inserts][pitch]") {
     TempDir dir;
     const auto file = dir / "session.toml";

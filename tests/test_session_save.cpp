@@ -551,7 +551,7 @@ gain_db = -3   # a person's comment
     CHECK(test::folder_entries(dir.path()) == entries);
 }
 
-TEST_CASE("the engine's lanes are saved: changed, new and removed ones; a lane left alone as the file said it", "[save][automation]") {
+TEST_CASE("the engine's lanes are saved: changed, new and removed ones, and a lane left alone as the file said it", "[save][automation]") {
     TempDir dir;
     write_stem(dir / "stems/kick.wav");
     const Session original = Session::load(write_session(dir, R"(

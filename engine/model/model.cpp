@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -147,6 +148,35 @@ std::vector<std::uint32_t> Model::key_listeners(const StripModel& source) const 
     return out;
 }
 
+bool Model::reaches_itself(std::uint32_t id) const {
+    auto index_of = [&](std::uint32_t x) {
+        for (std::size_t i = 0; i < strips.size(); ++i)
+            if (strips[i].id == x) return i;
+        return strips.size();
+    };
+    const std::size_t start = index_of(id);
+    if (start == strips.size()) return false;
+    std::vector<bool> seen(strips.size(), false);
+    std::vector<std::size_t> todo = {start};
+    while (!todo.empty()) {
+        const std::size_t i = todo.back();
+        todo.pop_back();
+        std::vector<std::uint32_t> next = destinations(strips[i]);
+        const std::vector<std::uint32_t> keys = key_listeners(strips[i]);
+        next.insert(next.end(), keys.begin(), keys.end());
+        for (const std::uint32_t d : next) {
+            const std::size_t j = index_of(d);
+            if (j == strips.size()) continue;
+            if (j == start) return true;
+            if (!seen[j]) {
+                seen[j] = true;
+                todo.push_back(j);
+            }
+        }
+    }
+    return false;
+}
+
 std::optional<std::string> Model::find_cycle() const {
     // Depth-first search over the graph (outputs, sends, sidechains); a grey node reached again
     // closes a cycle.
@@ -154,11 +184,28 @@ std::optional<std::string> Model::find_cycle() const {
     std::vector<Mark> mark(strips.size(), Mark::white);
     std::vector<std::size_t> stack;
     std::vector<bool> keyed;  // keyed[k]: the edge from stack[k] to the next one is a sidechain
+    // Indices by id, and the sidechain edges (source -> the strips that listen to it, in the
+    // order key_listeners() gives them), built once: the search is then linear in the graph.
+    std::unordered_map<std::uint32_t, std::size_t> index;
+    index.reserve(strips.size());
+    for (std::size_t i = 0; i < strips.size(); ++i) index.emplace(strips[i].id, i);
     auto index_of = [&](std::uint32_t id) {
-        for (std::size_t i = 0; i < strips.size(); ++i)
-            if (strips[i].id == id) return i;
-        return strips.size();
+        const auto it = index.find(id);
+        return it == index.end() ? strips.size() : it->second;
     };
+    std::unordered_map<std::uint32_t, std::vector<std::uint32_t>> listeners;
+    for (const auto* list : {&strips, &fading})
+        for (const StripModel& s : *list) {
+            std::vector<std::uint32_t> sources;
+            auto add = [&](const SlotModel& slot) {
+                if (slot.sidechain != SlotModel::no_source &&
+                    std::find(sources.begin(), sources.end(), slot.sidechain) == sources.end())
+                    sources.push_back(slot.sidechain);
+            };
+            add(s.compressor);
+            for (const InsertModel& i : s.inserts) add(i.slot);
+            for (const std::uint32_t source : sources) listeners[source].push_back(s.id);
+        }
     auto name = [&](std::size_t i) {
         const StripModel& s = strips[i];
         return (s.kind == StripKind::track ? "track '" : s.kind == StripKind::bus ? "bus '" : "'") + s.name + "'";
@@ -170,7 +217,8 @@ std::optional<std::string> Model::find_cycle() const {
         keyed.push_back(false);
         std::vector<std::pair<std::uint32_t, bool>> next;
         for (std::uint32_t d : destinations(strips[i])) next.emplace_back(d, false);
-        for (std::uint32_t d : key_listeners(strips[i])) next.emplace_back(d, true);
+        if (const auto it = listeners.find(strips[i].id); it != listeners.end())
+            for (std::uint32_t d : it->second) next.emplace_back(d, true);
         for (const auto& [d, key] : next) {
             const std::size_t j = index_of(d);
             if (j == strips.size()) continue;

@@ -171,6 +171,10 @@ struct Model {
     /// A routing cycle as "bus 'a' -> bus 'b' -> bus 'a'" (sidechains shown as "-sidechain->"),
     /// if there is one.
     std::optional<std::string> find_cycle() const;
+    /// Whether strip `id` reaches itself (outputs, sends, sidechains): after adding one edge
+    /// from `id` to a graph that had no cycle, the only cycle there can be. Visits only what
+    /// `id` reaches, so an edit of a large mix does not search all of it.
+    bool reaches_itself(std::uint32_t id) const;
 
     /// The ids a strip feeds directly: its output bus and the buses it sends to (with the sends
     /// still fading out after their removal, unless `include_fading` is false).
