@@ -339,39 +339,39 @@ void Executor::end_stretch(PlanLane& lane, RecState& r, std::int64_t frame, bool
     r.touch_end = INT64_MAX;
 }
 
-bool Executor::record_change(const ParamChange& change) noexcept {
-    if (plan_ == nullptr) return false;
-    for (PlanLane& lane : plan_->lanes) {
-        if (lane.rec < 0 || lane.address.target != change.target || lane.address.param != change.param ||
-            lane.address.slot != change.slot)
-            continue;
-        RecState* state = state_of(lane);
-        if (state == nullptr) return false;
-        RecState& r = *state;
-        if (!rolling_) {
-            r.base = change.value;  // stopped: set as usual; without a lane, its value from now on
-            return false;
+PlanLane* Executor::recorded_lane(const ParamChange& change, RecState*& state) noexcept {
+    state = nullptr;
+    if (plan_ == nullptr) return nullptr;
+    for (PlanLane& lane : plan_->lanes)
+        if (lane.rec >= 0 && lane.address.target == change.target && lane.address.param == change.param &&
+            lane.address.slot == change.slot) {
+            state = state_of(lane);
+            return state != nullptr ? &lane : nullptr;
         }
-        write_change(lane, r, change.value, grid_at_or_after(timeline_));
-        return true;
+    return nullptr;
+}
+
+bool Executor::record_change(const ParamChange& change) noexcept {
+    RecState* state = nullptr;
+    PlanLane* lane = recorded_lane(change, state);
+    if (lane == nullptr) return false;
+    RecState& r = *state;
+    if (!rolling_) {
+        r.base = change.value;  // stopped: set as usual; without a lane, its value from now on
+        return false;
     }
-    return false;
+    write_change(*lane, r, change.value, grid_at_or_after(timeline_));
+    return true;
 }
 
 bool Executor::release_touch(const ParamChange& change) noexcept {
-    if (plan_ == nullptr) return false;
-    for (PlanLane& lane : plan_->lanes) {
-        if (lane.rec < 0 || lane.address.target != change.target || lane.address.param != change.param ||
-            lane.address.slot != change.slot)
-            continue;
-        RecState* state = state_of(lane);
-        if (state == nullptr) return false;
-        RecState& r = *state;
-        if (!r.writing || r.mode != AutomationMode::touch) return lane.data == nullptr;
-        let_go(lane, r, timeline_);
-        return true;
-    }
-    return false;
+    RecState* state = nullptr;
+    PlanLane* lane = recorded_lane(change, state);
+    if (lane == nullptr) return false;
+    RecState& r = *state;
+    if (!r.writing || r.mode != AutomationMode::touch) return lane->data == nullptr;
+    let_go(*lane, r, timeline_);
+    return true;
 }
 
 void Executor::expire_touches(std::int64_t now) noexcept {

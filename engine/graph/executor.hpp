@@ -135,6 +135,8 @@ private:
     };
     /// The recording state of a recorded lane, if its arming is still in force.
     RecState* state_of(const PlanLane& lane) noexcept;
+    /// The recorded lane of the plan that `change` addresses, with its state; null if none.
+    PlanLane* recorded_lane(const ParamChange& change, RecState*& state) noexcept;
     /// The value of a lane at timeline frame `x`: what is written, else its lane.
     double lane_value(PlanLane& lane, std::int64_t x) noexcept;
     double old_value(PlanLane& lane, const RecState& r, std::int64_t x) noexcept;
